@@ -1,0 +1,5 @@
+import sys
+
+from flumepy.cli import main
+
+sys.exit(main())

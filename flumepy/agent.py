@@ -1,0 +1,185 @@
+"""The running agent: start channels -> sinks -> sources, stop in reverse, reload in place.
+
+Stop (SIGTERM/SIGINT): sources stop first, then each sink runner keeps draining its channel for up
+to ``drain_timeout`` seconds, then sinks stop (closing and renaming their files), then channels.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+
+from flumepy.config.model import AgentSpec, build_agent_spec
+from flumepy.config.properties import load_properties, substitute
+from flumepy.core.component import Component, PollableSource
+from flumepy.core.errors import ConfigError, Problem
+from flumepy.core.runner import PollableSourceRunner, SinkRunner
+from flumepy.registry import Registry
+from flumepy.topology import Topology, build_topology, errors
+
+log = logging.getLogger(__name__)
+
+
+def load_agent_spec(path: str, agent: str, system: Mapping[str, str] | None = None) -> AgentSpec:
+    """Read, substitute and split a config file. Raises ConfigError only if the file can't be parsed."""
+    props = load_properties(path)
+    substitute(props, system)
+    return build_agent_spec(props, agent)
+
+
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file, p.line, p.level != "error"))
+
+
+class Agent:
+    """Owns one topology and its runner threads."""
+
+    def __init__(self, registry: Registry, drain_timeout: float = 10.0) -> None:
+        self.registry = registry
+        self.drain_timeout = drain_timeout
+        self.topology: Topology | None = None
+        self._sink_runners: dict[str, SinkRunner] = {}
+        self._source_runners: dict[str, PollableSourceRunner] = {}
+        self._lock = threading.RLock()
+
+    # -- building ----------------------------------------------------------------------------
+    def build(self, spec: AgentSpec, strict: bool = False) -> tuple[Topology, list[Problem]]:
+        """Build a topology from a spec; raises ConfigError (with warnings too) if it has errors."""
+        topo, problems = build_topology(spec, self.registry, self.topology)
+        problems = sort_problems(problems)
+        bad = errors(problems) or (problems if strict else [])
+        if bad:
+            raise ConfigError(problems)
+        return topo, problems
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, topo: Topology) -> None:
+        with self._lock:
+            self.topology = topo
+            for ch in topo.channels.values():
+                _start(ch)
+            for name, proc in topo.processors.items():
+                self._start_sink_group(name, proc)
+            for src in topo.sources.values():
+                self._start_source(src)
+
+    def _start_sink_group(self, name: str, proc: Component) -> None:
+        if not _start(proc):
+            return
+        runner = SinkRunner(proc)  # type: ignore[arg-type]
+        runner.start()
+        self._sink_runners[name] = runner
+
+    def _start_source(self, src: Component) -> None:
+        if not _start(src):
+            return
+        if isinstance(src, PollableSource):
+            runner = PollableSourceRunner(src)
+            runner.start()
+            self._source_runners[src.name] = runner
+
+    def _stop_source(self, name: str) -> None:
+        assert self.topology is not None
+        runner = self._source_runners.pop(name, None)
+        if runner is not None:
+            runner.stop()
+        _stop(self.topology.sources[name])
+
+    def _stop_sink_group(self, name: str, drain: bool) -> None:
+        assert self.topology is not None
+        runner = self._sink_runners.pop(name, None)
+        if runner is not None:
+            if drain and self.drain_timeout > 0:
+                if not runner.drain(self.drain_timeout):
+                    log.warning("sink group %s did not empty its channel within %.0fs; the rest stays in "
+                                "the channel", name, self.drain_timeout)
+            runner.stop()
+        proc = self.topology.processors.get(name)
+        if proc is not None:
+            _stop(proc)
+
+    def stop(self) -> None:
+        with self._lock:
+            topo = self.topology
+            if topo is None:
+                return
+            for name in list(topo.sources):
+                self._stop_source(name)
+            for name in list(topo.processors):
+                self._stop_sink_group(name, drain=True)
+            for ch in topo.channels.values():
+                _stop(ch)
+            self.topology = None
+
+    # -- reload ------------------------------------------------------------------------------
+    def reload(self, spec: AgentSpec, strict: bool = False) -> list[Problem]:
+        """Apply a new config: unchanged components keep running, channels keep their events.
+
+        Raises ConfigError (and changes nothing) if the new config has errors.
+        """
+        with self._lock:
+            old = self.topology
+            new, problems = self.build(spec, strict)
+            if old is None:
+                self.start(new)
+                return problems
+            keep = {id(c) for c in new.components()}
+            # Sources that are replaced or removed stop first, then sink groups, then channels.
+            for name, src in list(old.sources.items()):
+                if id(src) not in keep or new.sources.get(name) is not src:
+                    self._stop_source(name)
+            new_procs = {id(p) for p in new.processors.values()}
+            for name in list(old.processors):
+                reuse = old.processors[name]
+                same = all(id(s) in keep for s in reuse.sinks) and \
+                    new.group_sinks.get(name) == old.group_sinks.get(name)
+                if same:
+                    new.processors[name] = reuse  # keep the running runner and its sinks
+                elif id(reuse) not in new_procs:
+                    self._stop_sink_group(name, drain=False)
+            for name, ch in old.channels.items():
+                if new.channels.get(name) is not ch:
+                    _stop(ch)
+            self.topology = new
+            for name, ch in new.channels.items():
+                if old.channels.get(name) is not ch:
+                    _start(ch)
+            for name, proc in new.processors.items():
+                if name not in self._sink_runners:
+                    self._start_sink_group(name, proc)
+            for name, src in new.sources.items():
+                if old.sources.get(name) is not src:
+                    self._start_source(src)
+            log.info("configuration reloaded: %d sources, %d channels, %d sinks", len(new.sources),
+                     len(new.channels), len(new.sinks))
+            return problems
+
+    # -- monitoring --------------------------------------------------------------------------
+    def metrics(self) -> dict[str, dict[str, str]]:
+        """Flume's /metrics JSON: {"CHANNEL.c1": {"ChannelSize": "0", ...}, ...}."""
+        topo = self.topology
+        if topo is None:
+            return {}
+        out = {}
+        for comp in topo.components():
+            c = comp.counters
+            out[f"{c.type}.{comp.name}"] = c.snapshot()
+        return out
+
+
+def _start(comp: Component) -> bool:
+    try:
+        comp.start()
+        return True
+    except Exception as e:
+        comp.lifecycle = "ERROR"
+        log.error("%s %s failed to start: %s", comp.KIND, comp.name, e, exc_info=log.isEnabledFor(logging.DEBUG))
+        return False
+
+
+def _stop(comp: Component) -> None:
+    try:
+        comp.stop()
+    except Exception:
+        log.exception("%s %s failed to stop cleanly", comp.KIND, comp.name)

@@ -1,0 +1,198 @@
+"""Type ``memory``: Flume's MemoryChannel — a bounded in-memory queue with transactions.
+
+Puts are buffered in the transaction and appended to the queue at commit, waiting up to
+``keep-alive`` seconds for room; if there is still none the commit fails with ChannelFullError and
+the source retries (nothing is dropped silently).  Takes remove events at once; a rollback puts them
+back at the head, in order.  Byte accounting follows Flume: body bytes in 100-byte slots.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+
+from flumepy.core.component import Channel
+from flumepy.core.context import Context, Prop
+from flumepy.core.errors import ChannelError, ChannelFullError
+from flumepy.core.event import Event
+from flumepy.core.transaction import Transaction
+
+SLOT = 100
+
+
+def _default_byte_capacity() -> int:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 1 << 31
+    return int(total * 0.8)
+
+
+def _slots(events: Sequence[Event]) -> int:
+    return sum(-(-len(e.body) // SLOT) for e in events)
+
+
+class MemoryChannel(Channel):
+    """In-memory channel (Flume's ``memory``): fast, lost when the process dies."""
+
+    PROPS = (
+        Prop("capacity", "int", 100, "Maximum number of events stored in the channel.", min=1),
+        Prop("transactionCapacity", "int", 100, "Maximum events per put or take transaction.", min=1),
+        Prop("keep-alive", "int", 3, "Seconds a commit waits for room in a full channel.", min=0),
+        Prop("byteCapacity", "int", None, "Limit on the sum of event body bytes (default: 80% of RAM).", min=0),
+        Prop("byteCapacityBufferPercentage", "int", 20, "Percent of byteCapacity kept for headers.",
+             min=0, max=100),
+    )
+
+    TAKE_LINGER = 0.25  # seconds a take on an empty channel waits for events
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._queue: deque[Event] = deque()
+        self._lock = threading.Lock()
+        self._not_full = threading.Condition(self._lock)
+        self._not_empty = threading.Condition(self._lock)
+        self._slots_used = 0
+        self.capacity = 100
+        self.transaction_capacity = 100
+        self.keep_alive = 3.0
+        self.slot_limit = 0
+        g = self.counters.gauges
+        g["ChannelSize"] = self.size
+        g["ChannelCapacity"] = lambda: self.capacity
+        g["ChannelFillPercentage"] = lambda: self.size() * 100.0 / self.capacity if self.capacity else 0.0
+
+    def configure(self, ctx: Context) -> None:
+        super().configure(ctx)
+        s = self.settings
+        if s["transactionCapacity"] > s["capacity"]:
+            raise ctx.error(
+                "transactionCapacity",
+                f"{s['transactionCapacity']} is larger than capacity ({s['capacity']}); "
+                "a transaction can never be bigger than the channel",
+            )
+        byte_cap = s["byteCapacity"] if s["byteCapacity"] is not None else _default_byte_capacity()
+        with self._lock:
+            self.capacity = s["capacity"]
+            self.transaction_capacity = s["transactionCapacity"]
+            self.keep_alive = float(s["keep-alive"])
+            pct = s["byteCapacityBufferPercentage"]
+            # byteCapacity = 0 means no byte limit (Flume would make every put fail).
+            self.slot_limit = int(byte_cap * (1 - pct / 100) / SLOT) if byte_cap else 0
+            self._not_full.notify_all()
+
+    def size(self) -> int:
+        return len(self._queue)
+
+    def transaction(self) -> Transaction:
+        return _MemoryTransaction(self)
+
+    # -- used by transactions, under no lock held by the caller -----------------------------------
+    def _commit_puts(self, events: list[Event]) -> None:
+        n = len(events)
+        slots = _slots(events) if self.slot_limit else 0
+        deadline = time.monotonic() + self.keep_alive
+        with self._not_full:
+            while len(self._queue) + n > self.capacity or (
+                self.slot_limit and self._slots_used + slots > self.slot_limit
+            ):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    if len(self._queue) + n > self.capacity:
+                        raise ChannelFullError(
+                            f"channel {self.name} is full ({len(self._queue)} of {self.capacity} events; "
+                            f"a put of {n} did not fit within keep-alive {self.keep_alive:g}s): "
+                            "sinks are not keeping up, or raise capacity"
+                        )
+                    raise ChannelFullError(
+                        f"channel {self.name} is over its byteCapacity; sinks are not keeping up, "
+                        "or raise byteCapacity"
+                    )
+                self._not_full.wait(remaining)
+            self._queue.extend(events)
+            self._slots_used += slots
+            self._not_empty.notify_all()
+
+    def _take(self, n: int) -> list[Event]:
+        q = self._queue
+        with self._not_empty:
+            if not q:
+                self._not_empty.wait(self.TAKE_LINGER)
+                if not q:
+                    return []
+            k = min(n, len(q))
+            if k == len(q):
+                out = list(q)
+                q.clear()
+            else:
+                pop = q.popleft
+                out = [pop() for _ in range(k)]
+            return out
+
+    def _release(self, events: list[Event]) -> None:
+        """Taken events were committed: free their room."""
+        with self._not_full:
+            if self.slot_limit:
+                self._slots_used -= _slots(events)
+            self._not_full.notify_all()
+
+    def _return(self, events: list[Event]) -> None:
+        """Taken events were rolled back: put them back at the head in their order."""
+        with self._lock:
+            self._queue.extendleft(reversed(events))
+            self._not_empty.notify_all()
+
+
+class _MemoryTransaction(Transaction):
+    __slots__ = ("ch", "puts", "takes")
+
+    def __init__(self, ch: MemoryChannel) -> None:
+        super().__init__()
+        self.ch = ch
+        self.puts: list[Event] = []
+        self.takes: list[Event] = []
+
+    def _do_put_batch(self, events: Sequence[Event]) -> None:
+        ch = self.ch
+        ch.counters.values["EventPutAttemptCount"] += len(events)
+        if len(self.puts) + len(events) > ch.transaction_capacity:
+            raise ChannelError(
+                f"put of {len(events)} events exceeds transactionCapacity {ch.transaction_capacity} of "
+                f"channel {ch.name} ({len(self.puts)} already in this transaction): commit more often "
+                "or raise transactionCapacity"
+            )
+        self.puts.extend(events)
+
+    def _do_take_batch(self, max_events: int) -> list[Event]:
+        ch = self.ch
+        room = ch.transaction_capacity - len(self.takes)
+        if room <= 0:
+            raise ChannelError(
+                f"take exceeds transactionCapacity {ch.transaction_capacity} of channel {ch.name}: "
+                "commit more often or raise transactionCapacity"
+            )
+        ch.counters.values["EventTakeAttemptCount"] += 1
+        got = ch._take(min(max_events, room))
+        self.takes.extend(got)
+        return got
+
+    def _do_commit(self) -> None:
+        ch = self.ch
+        if self.puts:
+            ch._commit_puts(self.puts)
+            ch.counters.values["EventPutSuccessCount"] += len(self.puts)
+            self.puts = []
+        if self.takes:
+            ch._release(self.takes)
+            ch.counters.values["EventTakeSuccessCount"] += len(self.takes)
+            self.takes = []
+
+    def _do_rollback(self) -> None:
+        if self.takes:
+            self.ch._return(self.takes)
+            self.takes = []
+        self.puts = []
