@@ -261,7 +261,25 @@ def suggest(word: str, candidates: Iterable[str]) -> str | None:
     if len(tails) == 1:
         return tails[0]
     close = difflib.get_close_matches(word.lower(), list(low), n=1, cutoff=0.75)
-    return low[close[0]] if close else None
+    if close:
+        return low[close[0]]
+    # Short names (agent a1 typed as al, channel c1 as cl): one edit away, and only one candidate.
+    near = [c for c in low if _one_edit(word.lower(), c)]
+    return low[near[0]] if len(near) == 1 else None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when a and b differ by exactly one substitution, insertion, deletion or transposition."""
+    if a == b or abs(len(a) - len(b)) > 1 or min(len(a), len(b)) < 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    if len(a) > len(b):
+        a, b = b, a
+    return any(b[:i] + b[i + 1:] == a for i in range(len(b)))
 
 
 def unknown_key_problems(
