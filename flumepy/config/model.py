@@ -70,8 +70,10 @@ def agent_names(props: PropertiesFile) -> list[str]:
 def build_agent_spec(props: PropertiesFile, agent: str) -> AgentSpec:
     """Split the file into the agent's components; every structural problem is recorded, none raised."""
     spec = AgentSpec(agent, props.path)
-    spec.problems.extend(props.problems)
     path = props.path
+    others = set(agent_names(props)) - {agent}
+    # File-level problems (duplicates, unresolved ${...}) of other agents' keys are not this agent's.
+    spec.problems.extend(p for p in props.problems if p.key.partition(".")[0] not in others)
 
     def problem(level: str, key: str, msg: str) -> None:
         spec.problems.append(Problem(level, msg, key, path, props.line(key)))
