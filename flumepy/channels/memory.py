@@ -9,7 +9,6 @@ back at the head, in order.  Byte accounting follows Flume: body bytes in 100-by
 from __future__ import annotations
 
 import operator
-import os
 import threading
 import time
 from collections import deque
@@ -22,14 +21,6 @@ from flumepy.core.event import Event
 from flumepy.core.transaction import Transaction
 
 SLOT = 100
-
-
-def _default_byte_capacity() -> int:
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        total = 1 << 31
-    return int(total * 0.8)
 
 
 _body = operator.attrgetter("body")
@@ -48,7 +39,8 @@ class MemoryChannel(Channel):
         Prop("capacity", "int", 100, "Maximum number of events stored in the channel.", min=1),
         Prop("transactionCapacity", "int", 100, "Maximum events per put or take transaction.", min=1),
         Prop("keep-alive", "int", 3, "Seconds a commit waits for room in a full channel.", min=0),
-        Prop("byteCapacity", "int", None, "Limit on the sum of event body bytes (default: 80% of RAM).", min=0),
+        Prop("byteCapacity", "int", None, "Limit on the sum of event body bytes (default: none; Flume: 80% of "
+             "the JVM heap).", min=0),
         Prop("byteCapacityBufferPercentage", "int", 20, "Percent of byteCapacity kept for headers.",
              min=0, max=100),
     )
@@ -80,13 +72,14 @@ class MemoryChannel(Channel):
                 f"{s['transactionCapacity']} is larger than capacity ({s['capacity']}); "
                 "a transaction can never be bigger than the channel",
             )
-        byte_cap = s["byteCapacity"] if s["byteCapacity"] is not None else _default_byte_capacity()
+        byte_cap = s["byteCapacity"] or 0
         with self._lock:
             self.capacity = s["capacity"]
             self.transaction_capacity = s["transactionCapacity"]
             self.keep_alive = float(s["keep-alive"])
             pct = s["byteCapacityBufferPercentage"]
-            # byteCapacity = 0 means no byte limit (Flume would make every put fail).
+            # Unset or 0: no byte limit, only the event count (Python has no heap cap for Flume's
+            # 80%-of-heap default to protect; skipping the accounting keeps commits cheap).
             self.slot_limit = int(byte_cap * (1 - pct / 100) / SLOT) if byte_cap else 0
             self._not_full.notify_all()
 

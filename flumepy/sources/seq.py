@@ -32,7 +32,7 @@ class SeqSource(PollableSource):
         stop = min(start + self.batch_size, self.total)
         if start >= stop:
             return Status.BACKOFF
-        batch = list(map(Event, map(str.encode, map(str, range(start, stop)))))
+        batch = list(map(Event, map(b"%d".__mod__, range(start, stop))))
         c = self.counters.values
         c["EventReceivedCount"] += len(batch)
         c["AppendBatchReceivedCount"] += 1
