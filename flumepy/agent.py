@@ -133,7 +133,8 @@ class Agent:
             for name in list(old.processors):
                 reuse = old.processors[name]
                 same = all(id(s) in keep for s in reuse.sinks) and \
-                    new.group_sinks.get(name) == old.group_sinks.get(name)
+                    new.group_sinks.get(name) == old.group_sinks.get(name) and \
+                    _group_fingerprint(old, name) == _group_fingerprint(new, name)
                 if same:
                     new.processors[name] = reuse  # keep the running runner and its sinks
                 elif id(reuse) not in new_procs:
@@ -141,6 +142,12 @@ class Agent:
             for name, ch in old.channels.items():
                 if new.channels.get(name) is not ch:
                     _stop(ch)
+            for name, ctx in new.reconfigure.items():
+                try:
+                    new.channels[name].configure(ctx)
+                    log.info("channel %s reconfigured in place", name)
+                except Exception:
+                    log.exception("channel %s could not be reconfigured; it keeps its previous settings", name)
             self.topology = new
             for name, ch in new.channels.items():
                 if old.channels.get(name) is not ch:
@@ -166,6 +173,12 @@ class Agent:
             c = comp.counters
             out[f"{c.type}.{comp.name}"] = c.snapshot()
         return out
+
+
+def _group_fingerprint(topo: Topology, name: str) -> object:
+    """A sink group's own settings (processor type, priorities...); None for a solo sink."""
+    gs = topo.spec.sinkgroups.get(name)
+    return gs.fingerprint() if gs is not None else None
 
 
 def _start(comp: Component) -> bool:

@@ -53,11 +53,12 @@ class ConfigWatcher:
     """Calls ``on_change()`` after the file at ``path`` changes; ``start()``/``stop()`` own the threads."""
 
     def __init__(self, path: str, on_change: Callable[[], None], poll_interval: float = 30.0,
-                 debounce: float = DEBOUNCE) -> None:
+                 debounce: float = DEBOUNCE, events: bool = True) -> None:
         self.path = os.path.abspath(path)
         self.on_change = on_change
         self.poll_interval = max(0.1, poll_interval)
         self.debounce = debounce
+        self.events = events  # False: rely on polling alone
         self._kick = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,6 +71,9 @@ class ConfigWatcher:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="config-watcher", daemon=True)
         self._thread.start()
+        log.info("watching %s for configuration changes (poll every %gs)", self.path, self.poll_interval)
+        if not self.events:
+            return
         directory = os.path.dirname(self.path)
         paths = {self.path, os.path.realpath(self.path)}
         handler = _Events(paths, os.path.islink(self.path), self._kick.set)
@@ -82,7 +86,6 @@ class ConfigWatcher:
         except Exception as e:  # e.g. inotify watch limit reached
             log.warning("cannot watch %s for changes (%s); checking it every %.0fs instead", directory, e,
                         self.poll_interval)
-        log.info("watching %s for configuration changes (poll every %.0fs)", self.path, self.poll_interval)
 
     def stop(self) -> None:
         self._stop.set()

@@ -39,6 +39,9 @@ class Topology:
     source_channels: dict[str, list[str]] = field(default_factory=dict)
     sink_channel: dict[str, str] = field(default_factory=dict)
     group_sinks: dict[str, list[str]] = field(default_factory=dict)
+    # Running channels (reused from the previous topology) to reconfigure in place when this one is
+    # applied; their new settings were validated on a fresh instance, so a rejected reload changes nothing.
+    reconfigure: dict[str, Context] = field(default_factory=dict)
 
     def components(self) -> Iterable[Component]:
         yield from self.channels.values()
@@ -53,6 +56,7 @@ class _Builder:
         self.reuse = reuse
         self.problems: list[Problem] = list(spec.problems)
         self.topo = Topology(spec)
+        self.validated: dict[str, Channel] = {}  # fresh instances holding reconfigured channels' settings
 
     # -- helpers ------------------------------------------------------------------------------
     def make(self, kind: str, name: str, ctx: Context, type_name: str | None, known: Iterable[str],
@@ -104,10 +108,14 @@ class _Builder:
                 old = self.reuse.channels.get(name)
                 oldspec = self.reuse.spec.channels.get(name)
                 if old is not None and oldspec is not None and oldspec.type == cs.type:
-                    # Same channel, new settings: reconfigure in place so queued events survive.
-                    ch = self.configure(old, cs.ctx, CHANNEL_KEYS, ())
-                    if ch is None:
+                    # Same channel, new settings: validate them on a fresh instance; the running one is
+                    # reconfigured in place (keeping its queued events) only if the whole reload applies.
+                    fresh = self.make("channels", name, cs.ctx, cs.type, CHANNEL_KEYS)
+                    if fresh is None:
                         continue
+                    self.validated[name] = fresh
+                    self.topo.reconfigure[name] = cs.ctx
+                    ch = old
             if ch is None:
                 ch = self.make("channels", name, cs.ctx, cs.type, CHANNEL_KEYS)
             if ch is not None:
@@ -130,6 +138,7 @@ class _Builder:
             src = self.reusable("sources", cs)
             if src is not None and all(self.topo.channels.get(c) is self.reuse.channels.get(c)  # type: ignore
                                        for c in chan_names):
+                self.check_batch(src, ctx, chan_names, "batchSize")
                 self.topo.sources[name] = src
                 self.topo.source_channels[name] = chan_names
                 continue
@@ -175,7 +184,7 @@ class _Builder:
     def check_batch(self, comp: Component, ctx: Context, chan_names: list[str], key: str) -> None:
         batch = getattr(comp, "batch_size", 0)
         for c in chan_names:
-            ch = self.topo.channels.get(c)
+            ch = self.validated.get(c) or self.topo.channels.get(c)
             cap = getattr(ch, "transaction_capacity", 0) if ch is not None else 0
             if batch and cap and batch > cap:
                 k = next((k for k in ctx.keys() if k.lower().endswith(key.lower())), key)
