@@ -13,6 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from itertools import repeat
 
 from flumepy.core.component import Channel
 from flumepy.core.context import Context, Prop
@@ -26,10 +27,13 @@ SLOT = 100
 _body = operator.attrgetter("body")
 
 
+_round_up = (SLOT - 1).__add__
+
+
 def _slots(events: Sequence[Event]) -> int:
-    """Byte slots of a batch: total body bytes in 100-byte slots, plus one slot per event for the
-    partial last slot (C-level loops only: this runs on every commit)."""
-    return sum(map(len, map(_body, events))) // SLOT + len(events)
+    """Byte slots of a batch as Flume counts them: ceil(body bytes / 100) per event
+    (C-level loops only: this runs on every commit)."""
+    return sum(map(operator.floordiv, map(_round_up, map(len, map(_body, events))), repeat(SLOT)))
 
 
 class MemoryChannel(Channel):
@@ -54,6 +58,7 @@ class MemoryChannel(Channel):
         self._not_full = threading.Condition(self._lock)
         self._not_empty = threading.Condition(self._lock)
         self._slots_used = 0
+        self._in_flight = 0  # taken but not yet committed: they keep their room (Flume's queueRemaining)
         self.capacity = 100
         self.transaction_capacity = 100
         self.keep_alive = 3.0
@@ -95,14 +100,15 @@ class MemoryChannel(Channel):
         slots = _slots(events) if self.slot_limit else 0
         deadline = time.monotonic() + self.keep_alive
         with self._not_full:
-            while len(self._queue) + n > self.capacity or (
+            while len(self._queue) + self._in_flight + n > self.capacity or (
                 self.slot_limit and self._slots_used + slots > self.slot_limit
             ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    if len(self._queue) + n > self.capacity:
+                    if len(self._queue) + self._in_flight + n > self.capacity:
+                        held = f", {self._in_flight} more taken but not committed" if self._in_flight else ""
                         raise ChannelFullError(
-                            f"channel {self.name} is full ({len(self._queue)} of {self.capacity} events; "
+                            f"channel {self.name} is full ({len(self._queue)} of {self.capacity} events{held}; "
                             f"a put of {n} did not fit within keep-alive {self.keep_alive:g}s): "
                             "sinks are not keeping up, or raise capacity"
                         )
@@ -129,11 +135,13 @@ class MemoryChannel(Channel):
             else:
                 pop = q.popleft
                 out = [pop() for _ in range(k)]
+            self._in_flight += k
             return out
 
     def _release(self, events: list[Event]) -> None:
         """Taken events were committed: free their room."""
         with self._not_full:
+            self._in_flight -= len(events)
             if self.slot_limit:
                 self._slots_used -= _slots(events)
             self._not_full.notify_all()
@@ -141,6 +149,7 @@ class MemoryChannel(Channel):
     def _return(self, events: list[Event]) -> None:
         """Taken events were rolled back: put them back at the head in their order."""
         with self._lock:
+            self._in_flight -= len(events)
             self._queue.extendleft(reversed(events))
             self._not_empty.notify_all()
 

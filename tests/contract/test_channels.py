@@ -1,0 +1,29 @@
+"""The shared ChannelContract run against every built-in channel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flumepy.channels.memory import MemoryChannel
+from flumepy.core.context import Context
+from flumepy.testing import ChannelContract
+
+# New channels: add a ``Test<Name>Channel(ChannelContract)`` class here with its make_channel.
+
+
+class TestMemoryChannel(ChannelContract):
+    def make_channel(self, workdir: Path, capacity: int, transaction_capacity: int) -> MemoryChannel:
+        ch = MemoryChannel("c1")
+        ch.configure(Context({"capacity": str(capacity), "transactionCapacity": str(transaction_capacity),
+                              "keep-alive": "0"}))
+        return ch
+
+
+class TestMemoryChannelWithByteCapacity(ChannelContract):
+    """The same contract with byte accounting switched on (a limit the tests never reach)."""
+
+    def make_channel(self, workdir: Path, capacity: int, transaction_capacity: int) -> MemoryChannel:
+        ch = MemoryChannel("c1")
+        ch.configure(Context({"capacity": str(capacity), "transactionCapacity": str(transaction_capacity),
+                              "keep-alive": "0", "byteCapacity": "10000000"}))
+        return ch
