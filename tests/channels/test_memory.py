@@ -1,0 +1,229 @@
+"""The memory channel: capacities, keep-alive, byte slots, rollback order, reconfigure, concurrency, counters."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from flumepy.channels.memory import MemoryChannel
+from flumepy.core.context import Context
+from flumepy.core.errors import ChannelError, ChannelFullError, ConfigError
+from flumepy.core.event import Event
+
+
+def memory(**settings: object) -> MemoryChannel:
+    ch = MemoryChannel("c1")
+    ch.configure(Context({k.replace("_", "-"): str(v) for k, v in settings.items()}, prefix="a1.channels.c1."))
+    return ch
+
+
+def put(ch: MemoryChannel, *bodies: bytes) -> None:
+    with ch.transaction() as tx:
+        tx.put_batch([Event(b) for b in bodies])
+
+
+def take(ch: MemoryChannel, n: int = 1000) -> list[bytes]:
+    with ch.transaction() as tx:
+        return [e.body for e in tx.take_batch(n)]
+
+
+def test_defaults_follow_flume() -> None:
+    ch = memory()
+    assert (ch.capacity, ch.transaction_capacity, ch.keep_alive) == (100, 100, 3.0)
+
+
+def test_capacity_full_raises_channel_full_after_keep_alive() -> None:
+    ch = memory(capacity=3, transactionCapacity=3, keep_alive=0)
+    put(ch, b"1", b"2")
+    with pytest.raises(ChannelFullError) as e:
+        put(ch, b"3", b"4")
+    assert "c1 is full" in str(e.value) and "2 of 3" in str(e.value)
+    assert isinstance(e.value, ChannelError)
+    put(ch, b"3")  # exactly fits
+    assert ch.size() == 3
+    assert take(ch) == [b"1", b"2", b"3"]
+
+
+def test_keep_alive_waits_for_a_taker_to_make_room() -> None:
+    ch = memory(capacity=2, transactionCapacity=2, keep_alive=5)
+    put(ch, b"a", b"b")
+    taken: list[bytes] = []
+    started = threading.Event()
+
+    def taker() -> None:
+        started.set()
+        taken.extend(take(ch, 1))
+
+    t = threading.Thread(target=taker)
+    t.start()
+    started.wait()
+    put(ch, b"c")  # blocks until the taker commits, well within keep-alive
+    t.join()
+    assert taken == [b"a"]
+    assert take(ch) == [b"b", b"c"]
+
+
+def test_transaction_capacity_limits_puts_and_takes() -> None:
+    ch = memory(capacity=10, transactionCapacity=3)
+    with pytest.raises(ChannelError, match="exceeds transactionCapacity 3"):
+        put(ch, b"1", b"2", b"3", b"4")
+    assert ch.size() == 0
+    put(ch, b"1", b"2", b"3")
+    put(ch, b"4", b"5", b"6")
+    with ch.transaction() as tx:
+        assert len(tx.take_batch(10)) == 3  # a take is capped at transactionCapacity
+        with pytest.raises(ChannelError, match="take exceeds transactionCapacity 3"):
+            tx.take_batch(1)
+    assert ch.size() == 3
+
+
+def test_transaction_capacity_larger_than_capacity_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="a1.channels.c1.transactionCapacity: 200 is larger than capacity"):
+        memory(capacity=100, transactionCapacity=200)
+
+
+def test_byte_capacity_counts_body_bytes_in_100_byte_slots() -> None:
+    # byteCapacity 1000 with 0% buffer = 10 slots of 100 bytes; headers do not count.
+    ch = memory(capacity=100, byteCapacity=1000, byteCapacityBufferPercentage=0, keep_alive=0)
+    assert ch.slot_limit == 10
+    big_headers = {"h" * 50: "v" * 500}
+    with ch.transaction() as tx:
+        tx.put_batch([Event(b"x" * 100, dict(big_headers)) for _ in range(10)])  # 1 slot each
+    with pytest.raises(ChannelFullError, match="byteCapacity"):
+        put(ch, b"y")
+    assert take(ch, 1) == [b"x" * 100]
+    put(ch, b"y")  # one slot was freed
+    with pytest.raises(ChannelFullError):
+        put(ch, b"z")
+    take(ch)
+    put(ch, b"z" * 101, b"z" * 201, b"z" * 300, b"")  # 2 + 3 + 3 + 0 slots
+    with pytest.raises(ChannelFullError):
+        put(ch, b"w" * 101, b"w")  # 2 + 1 = 3 > 2 left
+    put(ch, b"w" * 150)  # 2 fit exactly
+    assert ch.size() == 5
+
+
+def test_byte_capacity_buffer_percentage() -> None:
+    ch = memory(byteCapacity=10_000, byteCapacityBufferPercentage=20)
+    assert ch.slot_limit == 80
+    assert memory(byteCapacity=0).slot_limit == 0  # no byte limit
+
+
+def test_rolled_back_takes_go_back_to_the_head_in_order() -> None:
+    ch = memory(capacity=10, transactionCapacity=10)
+    put(ch, *[str(i).encode() for i in range(6)])
+    with pytest.raises(RuntimeError):
+        with ch.transaction() as tx:
+            assert [e.body for e in tx.take_batch(2)] == [b"0", b"1"]
+            assert [e.body for e in tx.take_batch(2)] == [b"2", b"3"]
+            raise RuntimeError("sink failed")
+    put(ch, b"6")
+    assert take(ch) == [b"0", b"1", b"2", b"3", b"4", b"5", b"6"]
+
+
+def test_rolled_back_puts_are_discarded() -> None:
+    ch = memory()
+    with pytest.raises(RuntimeError):
+        with ch.transaction() as tx:
+            tx.put(Event(b"nope"))
+            raise RuntimeError
+    assert ch.size() == 0
+    assert take(ch) == []
+
+
+def test_take_from_empty_channel_returns_nothing() -> None:
+    ch = memory()
+    with ch.transaction() as tx:
+        assert tx.take() is None
+        assert tx.take_batch(5) == []
+
+
+def test_reconfigure_keeps_events_and_applies_new_limits() -> None:
+    ch = memory(capacity=10, transactionCapacity=5)
+    put(ch, b"a", b"b", b"c")
+    ch.configure(Context({"capacity": "4", "transactionCapacity": "2", "keep-alive": "0"}))
+    assert (ch.capacity, ch.transaction_capacity) == (4, 2)
+    assert ch.size() == 3
+    put(ch, b"d")
+    with pytest.raises(ChannelFullError):
+        put(ch, b"e")
+    with pytest.raises(ConfigError):
+        ch.configure(Context({"capacity": "1", "transactionCapacity": "2"}))
+    assert (ch.capacity, ch.transaction_capacity) == (4, 2)  # a bad reconfigure changes nothing
+    assert take(ch, 2) == [b"a", b"b"]
+    assert take(ch, 2) == [b"c", b"d"]
+
+
+def test_concurrent_producers_and_consumers_lose_and_duplicate_nothing() -> None:
+    ch = memory(capacity=50, transactionCapacity=10, keep_alive=10)
+    producers, per_producer, batch = 4, 500, 5
+    got: list[bytes] = []
+    got_lock = threading.Lock()
+    done = threading.Event()
+    failures: list[BaseException] = []
+
+    def produce(p: int) -> None:
+        try:
+            for start in range(0, per_producer, batch):
+                put(ch, *[f"{p}-{i}".encode() for i in range(start, start + batch)])
+        except BaseException as e:  # pragma: no cover - reported below
+            failures.append(e)
+
+    def consume(k: int) -> None:
+        n = 0
+        while True:
+            try:
+                with ch.transaction() as tx:
+                    events = tx.take_batch(7)
+                    n += 1
+                    if n % 5 == k:
+                        raise RuntimeError("simulated sink failure")  # rolled back, retaken later
+            except RuntimeError:
+                continue
+            with got_lock:
+                got.extend(e.body for e in events)
+            if not events and done.is_set() and ch.size() == 0:
+                return
+
+    consumers = [threading.Thread(target=consume, args=(k,)) for k in range(3)]
+    prods = [threading.Thread(target=produce, args=(p,)) for p in range(producers)]
+    for t in consumers + prods:
+        t.start()
+    for t in prods:
+        t.join()
+    done.set()
+    for t in consumers:
+        t.join()
+    assert failures == []
+    assert len(got) == producers * per_producer
+    assert set(got) == {f"{p}-{i}".encode() for p in range(producers) for i in range(per_producer)}
+    # each producer's events come out in the order they were put (one FIFO queue)
+    for p in range(producers):
+        mine = [int(b.split(b"-")[1]) for b in got if b.startswith(f"{p}-".encode())]
+        assert sorted(mine) == list(range(per_producer))
+    assert ch.size() == 0
+    c = ch.counters.values
+    assert c["EventPutSuccessCount"] == producers * per_producer
+    assert c["EventTakeSuccessCount"] == producers * per_producer
+
+
+def test_counters_and_gauges() -> None:
+    ch = memory(capacity=4, transactionCapacity=4, keep_alive=0)
+    put(ch, b"1", b"2", b"3")
+    with pytest.raises(ChannelFullError):
+        put(ch, b"4", b"5")
+    with pytest.raises(RuntimeError):
+        with ch.transaction() as tx:
+            tx.take_batch(2)
+            raise RuntimeError
+    assert take(ch, 2) == [b"1", b"2"]
+    snap = ch.counters.snapshot()
+    assert snap["EventPutAttemptCount"] == "5"
+    assert snap["EventPutSuccessCount"] == "3"
+    assert snap["EventTakeAttemptCount"] == "2"
+    assert snap["EventTakeSuccessCount"] == "2"
+    assert snap["ChannelSize"] == "1"
+    assert snap["ChannelCapacity"] == "4"
+    assert float(snap["ChannelFillPercentage"]) == 25.0
+    assert snap["Type"] == "CHANNEL"
