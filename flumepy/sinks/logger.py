@@ -12,20 +12,25 @@ log = logging.getLogger(__name__)
 
 
 def hex_dump(body: bytes) -> str:
-    """Flume's EventHelper.dumpEvent body form: offset, hex bytes and printable text, 16 per row."""
+    """Flume's EventHelper.dumpEvent body form (commons-io HexDump, first row's offset removed).
+
+    Each row: 8-digit hex offset, a space, 16 ``XX `` cells (blank cells for a short row), the
+    printable characters ('.' for others); rows joined by newlines, the leading ``00000000`` cut.
+    """
     rows = []
     for off in range(0, len(body), 16):
         chunk = body[off:off + 16]
-        hexpart = " ".join(f"{b:02X}" for b in chunk)
+        hexpart = "".join(f"{b:02X} " for b in chunk) + "   " * (16 - len(chunk))
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
-        rows.append(f"{off:08X}: {hexpart:<47} {text}")
-    return "\n".join(rows)
+        rows.append(f"{off:08X} {hexpart}{text}")
+    dump = "\n".join(rows)
+    return dump[8:] if dump.startswith("00000000") else dump
 
 
 def format_event(event: Event, max_bytes: int) -> str:
     headers = ", ".join(f"{k}={v}" for k, v in event.headers.items())
     body = event.body[:max_bytes]
-    return f"Event: {{ headers:{{{headers}}} body: {hex_dump(body)} }}"
+    return f"Event: {{ headers:{{{headers}}} body:{hex_dump(body)} }}"
 
 
 class LoggerSink(Sink):
