@@ -1,0 +1,68 @@
+"""The shared SinkContract run against every built-in sink."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flumepy.core.context import Context
+from flumepy.sinks.logger import LoggerSink, format_event
+from flumepy.sinks.null import NullSink
+from flumepy.testing import SinkContract, make_events
+
+# New sinks: add a ``Test<Name>Sink(SinkContract)`` class below with make_sink, delivered (when
+# the output can be read back) and break_delivery/repair_delivery.
+
+
+class TestNullSink(SinkContract):
+    """Delivery is checked through the sink's counters only: a null sink keeps nothing."""
+
+    def make_sink(self, workdir: Path, batch_size: int) -> NullSink:
+        sink = NullSink("k1")
+        sink.configure(Context({"batchSize": str(batch_size)}))
+        return sink
+
+    # A null sink discards events; there is no delivery that could fail.
+    test_failed_delivery_keeps_events_in_channel = None  # type: ignore[assignment]
+
+
+class _Refuse(logging.Filter):
+    """Stands for a broken logging backend: every record raises while the logger formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        raise OSError("logging backend unavailable")
+
+
+class TestLoggerSink(SinkContract):
+    """Delivery is read back from the log records the sink emitted."""
+
+    MAX_BYTES = 64
+
+    @pytest.fixture(autouse=True)
+    def _capture(self, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+        caplog.set_level(logging.INFO, logger="flumepy.sinks.logger")
+        self.caplog = caplog
+        self.refuse = _Refuse()
+        yield
+        logging.getLogger("flumepy.sinks.logger").removeFilter(self.refuse)
+
+    def make_sink(self, workdir: Path, batch_size: int) -> LoggerSink:
+        sink = LoggerSink("k1")
+        sink.configure(Context({"batchSize": str(batch_size), "maxBytesToLog": str(self.MAX_BYTES)}))
+        return sink
+
+    def delivered(self, sink: LoggerSink, workdir: Path) -> list[bytes]:
+        # Each record is the Flume event dump; map it back to the contract event it shows.
+        known = {format_event(e, self.MAX_BYTES): e.body for e in make_events(200)}
+        records = [r.getMessage() for r in self.caplog.records if r.name == "flumepy.sinks.logger"]
+        return [known.get(m, m.encode()) for m in records]
+
+    def break_delivery(self, sink: LoggerSink, workdir: Path) -> None:
+        logging.getLogger("flumepy.sinks.logger").addFilter(self.refuse)
+
+    def repair_delivery(self, sink: LoggerSink, workdir: Path) -> None:
+        logging.getLogger("flumepy.sinks.logger").removeFilter(self.refuse)
+
