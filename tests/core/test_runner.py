@@ -1,0 +1,158 @@
+"""Runner threads: backoff, prompt stop, drain(), and the pollable source runner."""
+
+from __future__ import annotations
+
+import threading
+
+from flumepy.channels.memory import MemoryChannel
+from flumepy.core.component import Sink, Status
+from flumepy.core.context import Context
+from flumepy.core.event import Event
+from flumepy.core.processor import ChannelProcessor
+from flumepy.core.runner import PollableSourceRunner, SinkRunner
+from flumepy.processors.default import DefaultSinkProcessor
+from flumepy.selectors.replicating import ReplicatingSelector
+from flumepy.sinks.null import NullSink
+from flumepy.sources.seq import SeqSource
+from tests.util import wait_until
+
+
+def memory(capacity: int = 1000) -> MemoryChannel:
+    ch = MemoryChannel("c1")
+    ch.configure(Context({"capacity": str(capacity), "transactionCapacity": "100", "keep-alive": "0"}))
+    ch.start()
+    return ch
+
+
+def null_sink(ch: MemoryChannel, batch: int = 10) -> NullSink:
+    sink = NullSink("k1")
+    sink.configure(Context({"batchSize": str(batch)}))
+    sink.channel = ch
+    return sink
+
+
+def group(sink: Sink) -> DefaultSinkProcessor:
+    proc = DefaultSinkProcessor("k1")
+    proc.configure(Context())
+    proc.set_sinks([sink])
+    proc.start()
+    return proc
+
+
+def fill(ch: MemoryChannel, n: int) -> None:
+    for start in range(0, n, 100):
+        with ch.transaction() as tx:
+            tx.put_batch([Event(str(i).encode()) for i in range(start, min(n, start + 100))])
+
+
+class FailingSink(Sink):
+    """Takes a batch and fails to write it (a destination that is down): always rolls back."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.attempts = 0
+
+    def process(self) -> Status:
+        def fail(events: list[Event]) -> None:
+            self.attempts += 1
+            raise OSError("destination down")
+        return self.drain(10, fail)
+
+
+def test_sink_runner_delivers_then_backs_off_and_stops_promptly_from_backoff() -> None:
+    ch = memory()
+    fill(ch, 250)
+    sink = null_sink(ch)
+    runner = SinkRunner(group(sink))
+    runner.start()
+    wait_until(lambda: ch.size() == 0, what="the channel to empty")
+    assert runner.wait_idle(5)
+    # by now the runner backs off (1s, 2s, ... up to 5s); stop() must interrupt the sleep
+    wait_until(lambda: sink.counters.values["BatchEmptyCount"] >= 2, timeout=10, what="two empty polls")
+    runner.stop(timeout=2.0)
+    assert not runner.running
+    c = sink.counters.values
+    assert c["EventDrainSuccessCount"] == 250
+    assert c["BatchCompleteCount"] == 25
+
+
+def test_sink_runner_stops_promptly_after_errors() -> None:
+    ch = memory()
+    fill(ch, 5)
+    sink = FailingSink("bad")
+    sink.channel = ch
+    runner = SinkRunner(group(sink))
+    runner.start()
+    wait_until(lambda: sink.attempts >= 1, what="a failed attempt")
+    runner.stop(timeout=2.0)  # the runner sleeps max backoff (5s) after an error: stop interrupts it
+    assert not runner.running
+    assert runner.failures >= 1
+    assert ch.size() == 5  # rolled back, nothing lost
+    assert sink.counters.values["EventWriteFail"] >= 1
+
+
+def test_drain_returns_true_once_the_channel_is_empty() -> None:
+    ch = memory()
+    sink = null_sink(ch, batch=100)
+    runner = SinkRunner(group(sink))
+    runner.start()
+    wait_until(lambda: sink.counters.values["BatchEmptyCount"] >= 1, what="first empty poll")
+    fill(ch, 500)  # arrives while the runner sleeps in backoff
+    assert runner.drain(10) is True  # drain wakes it up and waits for an empty poll
+    assert ch.size() == 0
+    assert sink.counters.values["EventDrainSuccessCount"] == 500
+    runner.stop()
+
+
+def test_drain_gives_up_when_the_sink_cannot_deliver() -> None:
+    ch = memory()
+    fill(ch, 3)
+    sink = FailingSink("bad")
+    sink.channel = ch
+    runner = SinkRunner(group(sink))
+    runner.start()
+    assert runner.drain(0.5) is False
+    runner.stop(timeout=2.0)
+    assert ch.size() == 3
+
+
+def test_drain_of_a_stopped_runner_is_false() -> None:
+    runner = SinkRunner(group(null_sink(memory())))
+    assert runner.drain(1) is False
+
+
+def test_pollable_source_runner_generates_into_the_channel() -> None:
+    ch = memory()
+    src = SeqSource("r1")
+    src.configure(Context({"batchSize": "7", "totalEvents": "50", "maxBackoffSleep": "100"}))
+    sel = ReplicatingSelector("r1")
+    sel.configure(Context())
+    sel.set_channels([ch])
+    src.channel_processor = ChannelProcessor(sel)
+    runner = PollableSourceRunner(src)
+    assert (runner.increment, runner.maximum) == (1.0, 0.1)
+    runner.start()
+    src.start()
+    assert runner.wait_idle(10)
+    runner.stop(timeout=2.0)
+    with ch.transaction() as tx:
+        assert [int(e.body) for e in tx.take_batch(100)] == list(range(50))
+    assert src.counters.values["AppendBatchAcceptedCount"] == 8
+
+
+def test_runner_survives_unexpected_exceptions() -> None:
+    calls = []
+    boom = threading.Event()
+
+    class Weird(Sink):
+        def process(self) -> Status:
+            calls.append(1)
+            boom.set()
+            raise ValueError("bug in a plugin")
+
+    runner = SinkRunner(group(Weird("w")))
+    runner.start()
+    assert boom.wait(5)
+    assert runner.running  # still alive, backing off
+    runner.stop(timeout=2.0)
+    assert not runner.running and runner.failures >= 1
