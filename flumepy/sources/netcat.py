@@ -1,0 +1,364 @@
+"""Type ``netcat``: Flume's NetcatSource — a TCP server turning each line a client sends into an event.
+
+Keys (Flume 1.11):
+
+==================  ======  =========  ===========================================================
+key                 type    default    meaning
+==================  ======  =========  ===========================================================
+bind                string  required   Address to listen on.
+port                int     required   Port to listen on (0 picks a free one; the log shows which).
+max-line-length     int     512        Longest line in characters, counting its newline.
+ack-every-event     bool    true       Reply ``OK\\n`` for each event once it is committed.
+encoding            charset utf-8      How incoming bytes are decoded; bodies are stored as UTF-8.
+==================  ======  =========  ===========================================================
+
+Lines end at ``\\n`` (a ``\\r`` before it is dropped too).  The lines that arrive together go to the
+channels in one batch; their ``OK`` replies are written, in order, only after that batch committed.
+When the channel is full the batch is retried with backoff (the client simply waits for its OKs);
+only when the agent stops does the client get ``FAILED: <reason>`` instead.  A line longer than
+``max-line-length`` gets ``FAILED: Event exceeds the maximum length (N chars, including newline)``;
+the rest of that line is skipped and the connection stays usable.  Bytes that are not valid in
+``encoding`` become U+FFFD, as Java's decoder does.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import socket
+import threading
+from collections.abc import Callable
+
+from flumepy.core.component import EventDrivenSource
+from flumepy.core.context import Context, Prop, port
+from flumepy.core.errors import ChannelError, FlumeError
+from flumepy.core.event import Event
+
+log = logging.getLogger(__name__)
+
+OK = b"OK\n"
+RECV_SIZE = 1 << 16
+DEFAULT_BATCH = 100
+
+
+def channel_batch_limit(source: EventDrivenSource, default: int = DEFAULT_BATCH) -> int:
+    """The largest put every channel of ``source`` accepts in one transaction."""
+    try:
+        caps = [c.transaction_capacity for c in source.channel_processor.selector.channels]
+    except AttributeError:
+        return default
+    caps = [c for c in caps if c and c > 0]
+    return min(caps) if caps else default
+
+
+def deliver(source: EventDrivenSource, events: list[Event], stopping: threading.Event,
+            lock: threading.Lock | None = None) -> str | None:
+    """Put ``events`` on the channels, retrying with backoff while the source runs.
+
+    Returns None once committed, or the last error message if the source stopped first.  Counters
+    are updated once per attempt (under ``lock`` when several threads share them).
+    """
+    c = source.counters.values
+    delay = 0.05
+    warned = False
+    while True:
+        try:
+            source.channel_processor.process_batch(events)
+        except ChannelError as e:
+            reason = str(e)
+            _count(lock, c, "ChannelWriteFail", 1)
+        else:
+            _count(lock, c, "EventAcceptedCount", len(events), "AppendBatchAcceptedCount", 1)
+            if warned:
+                log.info("%s source %s: channel accepts events again", _type(source), source.name)
+            return None
+        if stopping.is_set():
+            return reason
+        if not warned:
+            log.warning("%s source %s: channel put failed, retrying until it succeeds: %s",
+                        _type(source), source.name, reason)
+            warned = True
+        if stopping.wait(delay):
+            return reason
+        delay = min(delay * 2, 1.0)
+
+
+def _count(lock: threading.Lock | None, c: dict[str, int], *pairs: object) -> None:
+    if lock is None:
+        for i in range(0, len(pairs), 2):
+            c[pairs[i]] += pairs[i + 1]  # type: ignore[index,operator]
+        return
+    with lock:
+        for i in range(0, len(pairs), 2):
+            c[pairs[i]] += pairs[i + 1]  # type: ignore[index,operator]
+
+
+def _type(source: EventDrivenSource) -> str:
+    return getattr(source, "TYPE_NAME", type(source).__name__)
+
+
+class NetcatSource(EventDrivenSource):
+    """Listens on bind:port; one event per line; an ``OK`` per committed event."""
+
+    TYPE_NAME = "netcat"
+    MAX_CONNECTIONS = 1024  # beyond this, new clients wait in the listen backlog
+    ACCEPT_POLL = 0.25  # seconds between checks of the stop flag in the accept loop
+
+    PROPS = (
+        Prop("bind", "string", None, "Address to listen on.", required=True),
+        port("port"),
+        Prop("max-line-length", "int", 512, "Longest line in characters, including the newline.", min=1),
+        Prop("ack-every-event", "bool", True, "Reply OK for every event once it is committed."),
+        Prop("encoding", "charset", "utf-8", "Character set of the incoming lines."),
+    )
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.bind = ""
+        self.port = 0
+        self.max_line = 512
+        self.ack = True
+        self.encoding = "utf-8"
+        self.batch_limit = DEFAULT_BATCH
+        self.address: tuple[str, int] | None = None  # bound address once started
+        self._listener: socket.socket | None = None
+        self._stopping = threading.Event()
+        self._accept_thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # guards _conns and counters
+        self._conns: dict[socket.socket, threading.Thread] = {}
+        self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
+
+    def configure(self, ctx: Context) -> None:
+        super().configure(ctx)
+        s = self.settings
+        if not s["bind"].strip():
+            raise ctx.error("bind", "is required (address to listen on)")
+        self.bind = s["bind"].strip()
+        self.port = s["port"]
+        self.max_line = s["max-line-length"]
+        self.ack = s["ack-every-event"]
+        self.encoding = s["encoding"]
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._stopping.clear()
+        self.batch_limit = channel_batch_limit(self)
+        try:
+            infos = socket.getaddrinfo(self.bind, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        except socket.gaierror as e:
+            raise FlumeError(f"netcat source {self.name}: cannot resolve bind address {self.bind!r}: {e}") from None
+        family, _, _, _, addr = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(addr)
+            sock.listen(128)
+        except OSError as e:
+            sock.close()
+            reason = e.strerror or str(e)
+            raise FlumeError(f"netcat source {self.name}: cannot listen on {self.bind}:{self.port}: {reason}"
+                             ) from None
+        sock.settimeout(self.ACCEPT_POLL)
+        self._listener = sock
+        self.address = sock.getsockname()[:2]
+        self._accept_thread = threading.Thread(target=self._accept_loop, name=f"netcat-{self.name}-accept",
+                                               daemon=True)
+        self._accept_thread.start()
+        super().start()
+        log.info("netcat source %s listening on %s:%d", self.name, self.address[0], self.address[1])
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._listener is None and not self._conns:
+            if self.lifecycle == "START":
+                super().stop()
+            return
+        self._stopping.set()
+        if self._accept_thread is not None:
+            self._accept_thread.join(timeout)
+            self._accept_thread = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            conns = dict(self._conns)
+        # Stop reading first, so handlers busy with a batch can still tell their client it FAILED.
+        for conn in conns:
+            _shutdown(conn, socket.SHUT_RD)
+        for thread in conns.values():
+            thread.join(timeout / 2)
+        for conn, thread in conns.items():
+            if thread.is_alive():
+                _shutdown(conn, socket.SHUT_RDWR)
+                thread.join(timeout / 2)
+                if thread.is_alive():
+                    log.warning("netcat source %s: connection thread %s did not stop", self.name, thread.name)
+        super().stop()
+        log.info("netcat source %s stopped", self.name)
+
+    # -- server ---------------------------------------------------------------------------------
+    def _accept_loop(self) -> None:
+        listener = self._listener
+        assert listener is not None
+        warned = False
+        while not self._stopping.is_set():
+            if not self._slots.acquire(timeout=self.ACCEPT_POLL):
+                if not warned:
+                    log.warning("netcat source %s: %d connections open, new clients wait until one closes",
+                                self.name, self.MAX_CONNECTIONS)
+                    warned = True
+                continue
+            warned = False
+            try:
+                conn, peer = listener.accept()
+            except TimeoutError:
+                self._slots.release()
+                continue
+            except OSError as e:
+                self._slots.release()
+                if self._stopping.is_set():
+                    return
+                log.warning("netcat source %s: accept failed: %s", self.name, e)
+                self._stopping.wait(0.1)
+                continue
+            conn.settimeout(None)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            thread = threading.Thread(target=self._serve, args=(conn, peer),
+                                      name=f"netcat-{self.name}-{peer[0]}:{peer[1]}", daemon=True)
+            with self._lock:
+                if self._stopping.is_set():
+                    conn.close()
+                    self._slots.release()
+                    return
+                self._conns[conn] = thread
+                self.counters.values["OpenConnectionCount"] += 1
+            log.debug("netcat source %s: connection from %s:%s", self.name, peer[0], peer[1])
+            thread.start()
+
+    def _serve(self, conn: socket.socket, peer: tuple[str, int]) -> None:
+        try:
+            _Connection(self, conn).run()
+        except Exception:
+            with self._lock:
+                self.counters.values["GenericProcessingFail"] += 1
+            log.exception("netcat source %s: error serving %s:%s", self.name, peer[0], peer[1])
+        finally:
+            with self._lock:
+                self._conns.pop(conn, None)
+                self.counters.values["OpenConnectionCount"] -= 1
+            conn.close()
+            self._slots.release()
+            log.debug("netcat source %s: connection from %s:%s closed", self.name, peer[0], peer[1])
+
+
+class _Connection:
+    """One client: decode, split lines, deliver batches, write replies in line order."""
+
+    def __init__(self, source: NetcatSource, conn: socket.socket) -> None:
+        self.source = source
+        self.conn = conn
+        self.decoder = codecs.getincrementaldecoder(source.encoding)(errors="replace")
+        self.tail = ""  # text after the last newline
+        self.skipping = False  # inside an over-long line: drop text up to the next newline
+        self.too_long = (f"FAILED: Event exceeds the maximum length ({source.max_line} chars, "
+                         "including newline)\n").encode()
+
+    def run(self) -> None:
+        src = self.source
+        recv = self.conn.recv
+        while not src._stopping.is_set():
+            try:
+                data = recv(RECV_SIZE)
+            except OSError:
+                return
+            if not data:
+                return  # client closed; an unterminated last line is not an event (as in Flume)
+            text = self.decoder.decode(data)
+            if text and not self._handle(text):
+                return
+
+    def _handle(self, text: str) -> bool:
+        """Process decoded text; False when the client went away."""
+        src = self.source
+        max_body = src.max_line - 1  # the limit counts the newline
+        parts = text.split("\n")
+        parts[0] = self.tail + parts[0]
+        tail = parts.pop()
+        # replies[i] is None for an event (OK once committed) or a FAILED line.
+        replies: list[bytes | None] = []
+        events: list[Event] = []
+        for line in parts:
+            if self.skipping:
+                self.skipping = False  # this newline ends the over-long line
+                continue
+            if line.endswith("\r"):
+                line = line[:-1]
+            if len(line) > max_body:
+                replies.append(self.too_long)
+                with src._lock:
+                    src.counters.values["EventReadFail"] += 1
+                continue
+            events.append(Event(line.encode("utf-8", "replace")))
+            replies.append(None)
+        if self.skipping:
+            tail = ""
+        elif len(tail) > max_body and not (len(tail) == max_body + 1 and tail.endswith("\r")):
+            # No newline within max-line-length characters: the line is too long whatever follows.
+            replies.append(self.too_long)
+            with src._lock:
+                src.counters.values["EventReadFail"] += 1
+            self.skipping = True
+            tail = ""
+        self.tail = tail
+        if not replies:
+            return True
+        out: list[bytes] = []
+        limit = src.batch_limit
+        start = 0  # index in replies of the first reply not yet flushed to ``out``
+        for b in range(0, len(events), limit):
+            batch = events[b:b + limit]
+            with src._lock:
+                c = src.counters.values
+                c["EventReceivedCount"] += len(batch)
+                c["AppendBatchReceivedCount"] += 1
+            failure = deliver(src, batch, src._stopping, src._lock)
+            # Replies up to and including this batch's last event.
+            seen = 0
+            end = start
+            while end < len(replies) and seen < len(batch):
+                if replies[end] is None:
+                    seen += 1
+                end += 1
+            if failure is not None:
+                # Stopping: neither this batch nor the rest of this data is delivered.
+                msg = ("FAILED: " + " ".join(failure.split()) + "\n").encode()
+                out.extend(msg if r is None else r for r in replies[start:])
+                self._send(b"".join(out))
+                return False
+            if src.ack:
+                out.extend(OK if r is None else r for r in replies[start:end])
+            else:
+                out.extend(r for r in replies[start:end] if r is not None)
+            start = end
+            if end < len(replies):  # more batches follow: acknowledge this one now
+                if not self._send(b"".join(out)):
+                    return False
+                out = []
+        out.extend(r for r in replies[start:] if r is not None)  # FAILED lines after the last event
+        return self._send(b"".join(out))
+
+    def _send(self, data: bytes) -> bool:
+        if not data:
+            return True
+        try:
+            self.conn.sendall(data)
+            return True
+        except OSError as e:
+            log.debug("netcat source %s: client went away: %s", self.source.name, e)
+            return False
+
+
+def _shutdown(conn: socket.socket, how: int) -> None:
+    try:
+        conn.shutdown(how)
+    except OSError:
+        pass  # already closed by the client or by its handler
