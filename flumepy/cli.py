@@ -72,6 +72,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     for w in setup_logging(system, args.debug) + dwarn:
         log.warning("%s", w)
     path = _conf_path(args.conf_file, args.conf)
+    log.debug("flumepy %s: agent %s from %s, system properties %s", __version__, args.name, path, system)
     agent = Agent(_registry(), drain_timeout=args.drain_timeout)
     spec = load_agent_spec(path, args.name, system)
     topo, problems = agent.build(spec, strict=args.strict)

@@ -72,6 +72,12 @@ class MemoryChannel(Channel):
         super().configure(ctx)
         s = self.settings
         if s["transactionCapacity"] > s["capacity"]:
+            if "transactionCapacity" not in ctx:  # point at the line that made it wrong
+                raise ctx.error(
+                    "capacity",
+                    f"{s['capacity']} is smaller than transactionCapacity (default {s['transactionCapacity']}); "
+                    "set transactionCapacity too: a transaction can never be bigger than the channel",
+                )
             raise ctx.error(
                 "transactionCapacity",
                 f"{s['transactionCapacity']} is larger than capacity ({s['capacity']}); "

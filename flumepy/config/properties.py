@@ -71,8 +71,10 @@ def parse_properties(text: str, path: str = "<string>") -> PropertiesFile:
     try:
         p.load(text)
     except jproperties.ParseError as e:
-        raise ConfigError(Problem("error", f"cannot parse properties: {e.message}", "", path, e.line_number)) \
-            from None
+        msg = e.message
+        if not msg or "base 16" in msg:  # jproperties passes on int()'s or EOFError's text
+            msg = "malformed \\uXXXX escape (expected four hexadecimal digits)"
+        raise ConfigError(Problem("error", f"cannot parse properties: {msg}", "", path, e.line_number)) from None
     out = PropertiesFile(path)
     for key, value, line in p.occurrences:
         value = value.strip()  # Flume trims keys and values

@@ -150,3 +150,11 @@ def test_circular_references_do_not_hang() -> None:
     substitute(p, system={}, env={})
     assert p.values["a"].startswith("${") and p.values["b"].startswith("${")
     assert {w.key for w in p.problems} == {"a", "b"}
+
+
+@pytest.mark.parametrize("text,line", [("a = 1\nb = \\u00zz\n", 2), ("a = 1\n\nc = x\\u12\n", 3)])
+def test_malformed_unicode_escape_is_a_config_error_with_its_line(text: str, line: int) -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_properties(text, "u.conf")
+    assert str(e.value) == (f"u.conf:{line}: cannot parse properties: malformed \\uXXXX escape "
+                            "(expected four hexadecimal digits)")
