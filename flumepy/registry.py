@@ -224,7 +224,11 @@ class Registry:
             try:
                 return _import(t)
             except (ImportError, AttributeError) as e:
-                raise UnknownTypeError(f"custom {what} class {t!r} could not be imported: {e}") from e
+                java = ""
+                if ":" not in t and t.startswith(("com.", "org.", "net.", "io.")):
+                    java = (f". If {t} is a Java class: flumepy runs Python components; use one of the {what} "
+                            f"types ({', '.join(self.names(kind))}) or a Python class as package.module:Class")
+                raise UnknownTypeError(f"custom {what} class {t!r} could not be imported: {e}{java}") from e
         if t.startswith(("org.apache.", "com.", "org.")):
             raise UnknownTypeError(
                 f"{t} looks like a Java class; flumepy runs Python components. Use one of the {what} "
