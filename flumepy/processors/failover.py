@@ -96,7 +96,7 @@ class FailoverSinkProcessor(SinkProcessor):
                 next_prio -= 1
                 prio = next_prio
             if prio in self._live:
-                log.warning("sink %s not used by failover group %s: its priority %d duplicates that of sink %s",
+                log.debug("sink %s not used by failover group %s: its priority %d duplicates that of sink %s",
                             sink.name, self.name, prio, self._live[prio].name)
                 dropped.append(sink)
                 continue
