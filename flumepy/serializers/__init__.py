@@ -44,7 +44,8 @@ def build_serializer(ctx: Context, key: str, name: str, default: str = "TEXT",
     except ConfigError:
         raise
     except Exception as e:
-        raise ctx.error(key, f"serializer {type_name} configuration failed: {type(e).__name__}: {e}") from None
+        message = f"serializer {type_name} configuration failed: {type(e).__name__}: {e}"
+        raise ctx.error(key, message) from None
     ctx.problems.extend(unknown_key_problems(sub, getattr(serializer, "PROPS", ())))
     ctx.problems.extend(sub.problems)
     return serializer

@@ -18,7 +18,7 @@ from flumepy.core.errors import ConfigError, EventDeliveryError
 from flumepy.core.event import Event
 from flumepy.serializers.text import TextWriter
 from flumepy.sinks.file_roll import FileRollSink
-from tests.util import wait_until, write_conf
+from tests.util import run_cli, wait_until, write_conf
 
 START = 1_700_000_000.250  # 2023-11-14 22:13:20.250 UTC
 
@@ -232,7 +232,8 @@ def test_rolltime_names(tmp_path: Path) -> None:
     clock = FakeClock()
     ch = channel()
     sink = make_sink(tmp_path, clock, ch, **{"sink.rollInterval": "1", "sink.pathManager": "rolltime",
-                                             "sink.pathManager.prefix": "p_", "sink.pathManager.extension": "txt"})
+                                             "sink.pathManager.prefix": "p_",
+                                             "sink.pathManager.extension": "txt"})
     sink.start()
 
     def stamp() -> str:
@@ -404,3 +405,25 @@ def test_serializer_stream_is_not_closed_by_writer_close(tmp_path: Path) -> None
     w.close()
     assert not buf.closed
     assert os.listdir(tmp_path) == []
+
+
+def test_check_accepts_java_serializer_name_and_warns_about_serializer_keys(tmp_path: Path) -> None:
+    conf = write_conf(tmp_path, f"""
+        a1.sources = r1
+        a1.channels = c1
+        a1.sinks = k1
+        a1.sources.r1.type = seq
+        a1.sources.r1.channels = c1
+        a1.channels.c1.type = memory
+        a1.sinks.k1.type = org.apache.flume.sink.RollingFileSink
+        a1.sinks.k1.channel = c1
+        a1.sinks.k1.sink.directory = {tmp_path / "out"}
+        a1.sinks.k1.sink.serializer = org.apache.flume.serialization.HeaderAndBodyTextEventSerializer$Builder
+        a1.sinks.k1.sink.serializer.appendNewLine = false
+        """)
+    result = run_cli("check", "-n", "a1", "-f", str(conf))
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert (f"{conf}:12: a1.sinks.k1.sink.serializer.appendNewLine: warning: unknown key, ignored; "
+            "did you mean appendNewline?") in out
+    assert not (tmp_path / "out").exists()
