@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from flumepy.core.context import Context
+from flumepy.sinks.file_roll import FileRollSink
 from flumepy.sinks.logger import LoggerSink, format_event
 from flumepy.sinks.null import NullSink
 from flumepy.testing import SinkContract, make_events
@@ -66,3 +67,31 @@ class TestLoggerSink(SinkContract):
     def repair_delivery(self, sink: LoggerSink, workdir: Path) -> None:
         logging.getLogger("flumepy.sinks.logger").removeFilter(self.refuse)
 
+
+class TestFileRollSink(SinkContract):
+    """Delivery is read back from the files, in roll order (TEXT serializer: one body per line)."""
+
+    def make_sink(self, workdir: Path, batch_size: int) -> FileRollSink:
+        sink = FileRollSink("k1")
+        sink.configure(Context({"sink.directory": str(workdir / "out"), "sink.rollInterval": "0",
+                                "sink.batchSize": str(batch_size)}))
+        return sink
+
+    def delivered(self, sink: FileRollSink, workdir: Path) -> list[bytes]:
+        out = workdir / "out"
+        if not out.is_dir():
+            return []
+        files = sorted(out.iterdir(), key=lambda f: int(f.name.rsplit("-", 1)[1]))
+        return [line for f in files for line in f.read_bytes().splitlines()]
+
+    def break_delivery(self, sink: FileRollSink, workdir: Path) -> None:
+        # A plain file where the output directory should be: the sink cannot create its file.
+        out = workdir / "out"
+        if out.is_dir():
+            for f in out.iterdir():
+                f.unlink()
+            out.rmdir()
+        out.write_text("not a directory")
+
+    def repair_delivery(self, sink: FileRollSink, workdir: Path) -> None:
+        (workdir / "out").unlink()
