@@ -74,6 +74,8 @@ class _Builder:
         except Exception as e:  # a plugin's constructor failing must not crash validation
             self.problems.append(ctx.problem(type_key, f"{type_name} could not be created: {e}"))
             return None
+        if hasattr(comp, "registry"):
+            comp.registry = self.registry  # components that build sub-components (serializers) use ours
         return self.configure(comp, ctx, known, prefixes)
 
     def configure(self, comp: Component, ctx: Context, known: Iterable[str], prefixes: Iterable[str]) -> Any:
