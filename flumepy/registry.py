@@ -234,6 +234,13 @@ class Registry:
                 f"{t} looks like a Java class; flumepy runs Python components. Use one of the {what} "
                 f"types ({', '.join(self.names(kind))}) or a Python class as package.module:Class"
             )
+        if t.lower() in {a.lower() for a in JAVA_CLASSES.get(kind, {}).values()}:
+            hint = INSTALL_HINTS.get((kind, t.lower()))
+            more = f"; install {hint}" if hint else ""
+            raise UnknownTypeError(
+                f"{t!r} is a Flume {what} type that flumepy does not provide{more}. "
+                f"Available {what} types: {', '.join(self.names(kind))}"
+            )
         guess = suggest(t, self.names(kind))
         hint = f" Did you mean {guess}?" if guess else ""
         raise UnknownTypeError(

@@ -127,9 +127,12 @@ class _Builder:
         declared = self.spec.channels
         for name, cs in self.spec.sources.items():
             ctx = cs.ctx
+            if not ctx.keys():
+                continue  # listed without any properties: the model already reported it
             chan_names = (ctx.get("channels") or "").split()
             if not chan_names:
-                hint = " (did you mean channels? sources take a list)" if "channel" in ctx else ""
+                hint = (f" (found {ctx.full_key('channel')} on line {ctx.line('channel')}: a source's key is "
+                        "channels, a list)") if "channel" in ctx else ""
                 self.problems.append(ctx.problem("channels", f"is required: the channels this source "
                                                              f"writes to{hint}"))
             for c in chan_names:
@@ -197,9 +200,12 @@ class _Builder:
     def sinks(self) -> None:
         for name, cs in self.spec.sinks.items():
             ctx = cs.ctx
+            if not ctx.keys():
+                continue  # listed without any properties: the model already reported it
             cname = ctx.get("channel")
             if not cname:
-                hint = " (found channels: a sink reads exactly one channel, key channel)" if "channels" in ctx else ""
+                hint = (f" (found {ctx.full_key('channels')} on line {ctx.line('channels')}: a sink reads exactly "
+                        "one channel, key channel)") if "channels" in ctx else ""
                 self.problems.append(ctx.problem("channel", f"is required: the channel this sink reads{hint}"))
             elif cname not in self.spec.channels:
                 self.problems.append(ctx.problem(
@@ -219,6 +225,8 @@ class _Builder:
         owner: dict[str, str] = {}
         for gname, gs in self.spec.sinkgroups.items():
             ctx = gs.ctx
+            if not ctx.keys():
+                continue  # listed without any properties: the model already reported it
             self.problems.extend(unknown_key_problems(ctx, (), GROUP_KEYS, GROUP_PREFIXES))
             members = (ctx.get("sinks") or "").split()
             if not members:

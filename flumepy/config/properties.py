@@ -130,9 +130,11 @@ def substitute(props: PropertiesFile, system: Mapping[str, str] | None = None,
             else:
                 got = env.get(name, system.get(name))
             if got is None:
-                props.problems.append(Problem(
+                problem = Problem(
                     "warning", f"${{{name}}} is not set (no such environment variable, -D option or key); "
-                    "left as is", key, props.path, props.line(key)))
+                    "left as is", key, props.path, props.line(key))
+                if problem not in props.problems:  # a key referenced by others is resolved again
+                    props.problems.append(problem)
                 return m.group(0)
             return got
 

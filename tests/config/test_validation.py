@@ -110,8 +110,12 @@ def test_source_and_sink_channel_key_mixups_get_hints(tmp_path: Path, capsys: py
     text = text.replace("a1.sinks.k1.channel = c1", "a1.sinks.k1.channels = c1")
     rc, problems = check(tmp_path, text, capsys)
     assert rc == 1
-    assert any("a1.sources.r1.channels: is required" in p and "did you mean channels?" in p for p in problems)
-    assert any("a1.sinks.k1.channel: is required" in p and "key channel" in p for p in problems)
+    assert "4: a1.sources.r1.channels: is required: the channels this source writes to (found " \
+           "a1.sources.r1.channel on line 5: a source's key is channels, a list)" in problems
+    assert "5: a1.sources.r1.channel: warning: unknown key, ignored; did you mean channels?" in problems
+    assert "7: a1.sinks.k1.channel: is required: the channel this sink reads (found a1.sinks.k1.channels on " \
+           "line 8: a sink reads exactly one channel, key channel)" in problems
+    assert "8: a1.sinks.k1.channels: warning: unknown key, ignored; did you mean channel?" in problems
 
 
 def test_source_referencing_an_undeclared_channel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
