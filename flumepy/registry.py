@@ -238,7 +238,7 @@ class Registry:
             hint = INSTALL_HINTS.get((kind, t.lower()))
             more = f"; install {hint}" if hint else ""
             raise UnknownTypeError(
-                f"{t!r} is a Flume {what} type that flumepy does not provide{more}. "
+                f"unknown {what} type {t!r}: a Flume {what} type that flumepy does not provide{more}. "
                 f"Available {what} types: {', '.join(self.names(kind))}"
             )
         guess = suggest(t, self.names(kind))
