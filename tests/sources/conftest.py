@@ -24,11 +24,9 @@ class Wired:
     def take(self, n: int = 10_000) -> list[Event]:
         """Everything currently in the channel (up to n), committed."""
         out: list[Event] = []
-        while len(out) < n:
+        while len(out) < n and self.channel.size():
             with self.channel.transaction() as tx:
                 got = tx.take_batch(min(n - len(out), self.channel.transaction_capacity))
-            if not got:
-                break
             out.extend(got)
         return out
 
