@@ -195,9 +195,8 @@ class ExecSource(EventDrivenSource):
         bs = self.batch_size
         timeout = self.batch_timeout
         stopping = self._stopping
-        byte_lines = self._byte_lines
-        decoder = None if byte_lines else codecs.getincrementaldecoder(self.charset)(errors="replace")
-        tail: bytes | str = b"" if byte_lines else ""
+        decoder = None if self._byte_lines else codecs.getincrementaldecoder(self.charset)(errors="replace")
+        tail: bytes | str = b"" if decoder is None else ""
         pending: list[bytes] = []
         deadline = 0.0
         sel = selectors.DefaultSelector()
@@ -211,10 +210,11 @@ class ExecSource(EventDrivenSource):
                     chunk = os.read(fd, READ_SIZE)
                     if not chunk:
                         break
-                    if byte_lines:
+                    if decoder is None:
                         lines, tail = self._split_bytes(tail + chunk if tail else chunk)  # type: ignore[operator]
                     else:
-                        lines, tail = self._split_text(tail + decoder.decode(chunk))  # type: ignore[operator,union-attr]
+                        text = tail + decoder.decode(chunk)  # type: ignore[operator]
+                        lines, tail = self._split_text(text)
                     if lines:
                         fresh = not pending
                         if pending:
@@ -227,7 +227,7 @@ class ExecSource(EventDrivenSource):
                         pending = lines[full:] if full < n else []
                         if pending and (fresh or full):
                             deadline = time.monotonic() + timeout
-                elif pending and time.monotonic() >= deadline:
+                elif pending and (stopping.is_set() or time.monotonic() >= deadline):
                     if not self._flush(pending):
                         return
                     pending = []
@@ -239,10 +239,11 @@ class ExecSource(EventDrivenSource):
                         break
             if tail:
                 # Last line without a newline (Java's readLine returns it too).
-                last = tail if byte_lines else tail.encode(self.charset, "replace")  # type: ignore[union-attr]
-                if byte_lines:
-                    last = self._split_bytes(last + b"\n")[0][0]  # type: ignore[operator]
-                pending.append(last)  # type: ignore[arg-type]
+                if decoder is None:
+                    pending.extend(self._split_bytes(tail + b"\n")[0])  # type: ignore[operator]
+                else:
+                    rest = tail + decoder.decode(b"", final=True)  # type: ignore[operator]
+                    pending.extend(self._split_text(rest + "\n")[0])
             while pending:
                 if not self._flush(pending[:bs]):
                     return

@@ -27,7 +27,6 @@ import codecs
 import logging
 import socket
 import threading
-from collections.abc import Callable
 
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
