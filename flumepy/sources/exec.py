@@ -258,6 +258,8 @@ class ExecSource(EventDrivenSource):
             return lines, tail
         if b"\r" in data:
             lines = [ln[:-1] if ln[-1:] == b"\r" else ln for ln in lines]
+        if data.isascii():
+            return lines, tail  # valid in every charset that spells "\r\n" as ASCII
         try:
             # One check for the whole chunk; "\n" never occurs inside a multi-byte character.
             data[:len(data) - len(tail)].decode(self.charset)
