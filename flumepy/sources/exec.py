@@ -39,7 +39,7 @@ from typing import IO
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop
 from flumepy.core.event import Event
-from flumepy.sources.netcat import deliver
+from flumepy.core.delivery import deliver
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
 from flumepy.core.errors import FlumeError
 from flumepy.core.event import Event
-from flumepy.sources.netcat import DEFAULT_BATCH, channel_batch_limit, deliver
+from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
 
 log = logging.getLogger(__name__)
 
