@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from flumepy.core.component import (
-    Channel, ChannelSelector, EventSerializer, Interceptor, Sink, SinkProcessor, Source,
+    Channel,
+    ChannelSelector,
+    EventSerializer,
+    Interceptor,
+    Sink,
+    SinkProcessor,
+    Source,
 )
 from flumepy.core.context import Prop, suggest
 from flumepy.registry import JAVA_CLASSES, KINDS, SINGULAR, Registry, UnknownTypeError

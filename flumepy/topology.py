@@ -12,7 +12,13 @@ from typing import Any
 
 from flumepy.config.model import AgentSpec, ComponentSpec
 from flumepy.core.component import (
-    Channel, ChannelSelector, Component, Interceptor, Sink, SinkProcessor, Source,
+    Channel,
+    ChannelSelector,
+    Component,
+    Interceptor,
+    Sink,
+    SinkProcessor,
+    Source,
 )
 from flumepy.core.context import Context, unknown_key_problems
 from flumepy.core.errors import ConfigError, Problem

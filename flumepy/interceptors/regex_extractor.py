@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flumepy.core.component import Interceptor
 from flumepy.core.context import Context, Prop
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 _PKG = "org.apache.flume.interceptor."
 MILLIS = _PKG + "RegexExtractorInterceptorMillisSerializer"
 PASS_THROUGH = _PKG + "RegexExtractorInterceptorPassThroughSerializer"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 

@@ -38,8 +38,8 @@ from typing import IO
 
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop
-from flumepy.core.event import Event
 from flumepy.core.delivery import deliver
+from flumepy.core.event import Event
 
 log = logging.getLogger(__name__)
 

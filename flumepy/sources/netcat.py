@@ -30,8 +30,8 @@ import threading
 
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
-from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, count, deliver
-from flumepy.core.errors import ChannelError, FlumeError
+from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
+from flumepy.core.errors import FlumeError
 from flumepy.core.event import Event
 
 log = logging.getLogger(__name__)

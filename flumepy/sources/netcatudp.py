@@ -25,9 +25,9 @@ import threading
 
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
+from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
 from flumepy.core.errors import FlumeError
 from flumepy.core.event import Event
-from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -79,7 +79,7 @@ def test_extractor_millis_serializer_with_zone(make):
         "serializers.lvl.name": "level",
     })
     (e,) = ic.intercept_batch(bodies(b"[2024-03-05T10:20:30.456 +0100] ERROR boom"))
-    expected = int(datetime(2024, 3, 5, 9, 20, 30, 456000, tzinfo=timezone.utc).timestamp() * 1000)
+    expected = int(datetime(2024, 3, 5, 9, 20, 30, 456000, tzinfo=UTC).timestamp() * 1000)
     assert e.headers == {"timestamp": str(expected), "level": "ERROR"}
 
 

@@ -6,11 +6,11 @@ import base64
 import json
 from pathlib import Path
 
+from flumepy_example_plugin.sink import JsonlSink
+
 from flumepy.core.context import Context
 from flumepy.core.event import Event
 from flumepy.testing import SinkContract, put_all
-
-from flumepy_example_plugin.sink import JsonlSink
 
 
 def make(path: Path, **settings: str) -> JsonlSink:
