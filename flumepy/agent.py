@@ -35,9 +35,15 @@ def sort_problems(problems: list[Problem]) -> list[Problem]:
 class Agent:
     """Owns one topology and its runner threads."""
 
-    def __init__(self, registry: Registry, drain_timeout: float = 10.0) -> None:
+    def __init__(self, registry: Registry, drain_timeout: float = 10.0, restart_interval: float = 3.0) -> None:
         self.registry = registry
         self.drain_timeout = drain_timeout
+        self.restart_interval = restart_interval
+        # Sources and sink groups whose start() failed (a port in use, a missing directory): retried
+        # every restart_interval seconds, as Flume's supervisor does, until they start or the agent stops.
+        self._failed: dict[tuple[str, str], Component] = {}
+        self._supervisor: threading.Thread | None = None
+        self._supervisor_stop = threading.Event()
         self.topology: Topology | None = None
         self._sink_runners: dict[str, SinkRunner] = {}
         self._source_runners: dict[str, PollableSourceRunner] = {}
@@ -63,9 +69,33 @@ class Agent:
                 self._start_sink_group(name, proc)
             for src in topo.sources.values():
                 self._start_source(src)
+            if self._supervisor is None:
+                self._supervisor_stop.clear()
+                self._supervisor = threading.Thread(target=self._supervise, name="supervisor", daemon=True)
+                self._supervisor.start()
+
+    def _supervise(self) -> None:
+        attempts: dict[tuple[str, str], int] = {}
+        while not self._supervisor_stop.wait(self.restart_interval):
+            with self._lock:
+                topo = self.topology
+                for key, comp in list(self._failed.items()):
+                    kind, name = key
+                    current = (topo.sources if kind == "source" else topo.processors).get(name) if topo else None
+                    del self._failed[key]
+                    if current is not comp:
+                        continue  # removed or replaced by a reload
+                    attempts[key] = attempts.get(key, 1) + 1
+                    if kind == "source":
+                        self._start_source(comp)
+                    else:
+                        self._start_sink_group(name, comp)
+                    if key not in self._failed:
+                        log.info("%s %s started on attempt %d", kind, name, attempts.pop(key))
 
     def _start_sink_group(self, name: str, proc: Component) -> None:
         if not _start(proc):
+            self._failed[("sink group", name)] = proc
             return
         runner = SinkRunner(proc)  # type: ignore[arg-type]
         runner.start()
@@ -73,6 +103,7 @@ class Agent:
 
     def _start_source(self, src: Component) -> None:
         if not _start(src):
+            self._failed[("source", src.name)] = src
             return
         if isinstance(src, PollableSource):
             runner = PollableSourceRunner(src)
@@ -100,7 +131,13 @@ class Agent:
             _stop(proc)
 
     def stop(self) -> None:
+        sup = self._supervisor
+        if sup is not None:
+            self._supervisor_stop.set()
+            sup.join(5)
+            self._supervisor = None
         with self._lock:
+            self._failed.clear()
             topo = self.topology
             if topo is None:
                 return
