@@ -32,3 +32,23 @@ def agent_process() -> Iterator[type[AgentProcess]]:
 @pytest.fixture
 def conf_dir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real Kafka-protocol broker (Tansu, memory storage) for this test session (one per xdist worker)."""
+    from tests.fixtures.kafka import KafkaBroker
+
+    broker = KafkaBroker(tmp_path_factory.mktemp("kafka")).start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def zookeeper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real ZooKeeper server (Debian's package) for this test session (one per xdist worker)."""
+    from tests.fixtures.kafka import ZooKeeper
+
+    zk = ZooKeeper(tmp_path_factory.mktemp("zookeeper")).start()
+    yield zk
+    zk.stop()
