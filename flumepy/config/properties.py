@@ -60,7 +60,7 @@ class _LineProperties(jproperties.Properties):  # type: ignore[misc]
         if key not in self._properties:
             self._key_order.append(key)
         self._properties[key] = value
-        self._next_metadata = {}
+        self._next_metadata: dict[str, str] = {}
         self.occurrences.append((key, value, line))
         return True
 

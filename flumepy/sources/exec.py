@@ -211,10 +211,10 @@ class ExecSource(EventDrivenSource):
                     if not chunk:
                         break
                     if decoder is None:
-                        lines, tail = self._split_bytes(tail + chunk if tail else chunk)  # type: ignore[operator]
+                        lines, tail = self._split_bytes(tail + chunk if tail else chunk)  # type: ignore[operator,arg-type]
                     else:
-                        text = tail + decoder.decode(chunk)  # type: ignore[operator]
-                        lines, tail = self._split_text(text)
+                        text = tail + decoder.decode(chunk)  # type: ignore[operator,arg-type]
+                        lines, tail = self._split_text(text)  # type: ignore[arg-type]
                     if lines:
                         fresh = not pending
                         if pending:
@@ -240,10 +240,10 @@ class ExecSource(EventDrivenSource):
             if tail:
                 # Last line without a newline (Java's readLine returns it too).
                 if decoder is None:
-                    pending.extend(self._split_bytes(tail + b"\n")[0])  # type: ignore[operator]
+                    pending.extend(self._split_bytes(tail + b"\n")[0])  # type: ignore[operator,arg-type]
                 else:
-                    rest = tail + decoder.decode(b"", final=True)  # type: ignore[operator]
-                    pending.extend(self._split_text(rest + "\n")[0])
+                    rest = tail + decoder.decode(b"", final=True)  # type: ignore[operator,arg-type]
+                    pending.extend(self._split_text(rest + "\n")[0])  # type: ignore[operator,arg-type]
             while pending:
                 if not self._flush(pending[:bs]):
                     return

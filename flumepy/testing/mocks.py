@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 class RecordingSink(Sink):
     """Keeps every delivered event in ``self.events`` (thread-safe to read through ``snapshot()``)."""
 
-    PROPS = (Prop("batchSize", "int", 100, "Events per transaction.", min=1),)
+    PROPS: ClassVar[tuple[Prop, ...]] = (Prop("batchSize", "int", 100, "Events per transaction.", min=1),)
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
