@@ -273,7 +273,9 @@ class _Builder:
                 self.topo.group_sinks[name] = [name]
 
     def orphans(self) -> None:
-        used = {c for cs in self.topo.source_channels.values() for c in cs} | set(self.topo.sink_channel.values())
+        # Declared references count, even from components that failed to build: those have their own errors.
+        used = {c for cs in self.spec.sources.values() for c in (cs.ctx.get("channels") or "").split()}
+        used |= {cs.ctx.get("channel") or "" for cs in self.spec.sinks.values()}
         for name, cs in self.spec.channels.items():
             if name not in used and name in self.topo.channels:
                 line = cs.ctx.line("type")

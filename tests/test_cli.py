@@ -157,6 +157,6 @@ def test_problem_lines_have_the_documented_shape(tmp_path: Path) -> None:
     r = run_cli("check", "-f", str(conf), "-n", "a1")
     assert r.returncode == 1
     problems = r.stdout.splitlines()[:-1]
-    assert len(problems) == 4, r.stdout  # includes the duplicate-key warning
+    assert len(problems) == 3, r.stdout  # two errors and the duplicate-key warning
     for line in problems:
         assert PROBLEM.match(line), line
