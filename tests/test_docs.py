@@ -74,8 +74,8 @@ def test_describe_marks_required_deprecated_ignored_and_prefix(registry: Registr
 def test_describe_unknown_types(registry: Registry) -> None:
     with pytest.raises(UnknownTypeError, match=r"no component type is called 'memroy'\. Did you mean memory\?"):
         describe(registry, "memroy")
-    with pytest.raises(UnknownTypeError, match="avro is a Flume source and sink type that flumepy does not provide"):
-        describe(registry, "avro")
+    with pytest.raises(UnknownTypeError, match="thrift is a Flume source and sink type that flumepy does not provide"):
+        describe(registry, "thrift")
     with pytest.raises(UnknownTypeError, match="no sink component type is called 'memory'"):
         describe(registry, "memory", kind="sinks")
     with pytest.raises(UnknownTypeError, match="unknown kind 'widgets'"):
