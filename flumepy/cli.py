@@ -236,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_graph)
 
     sub.add_parser("version", help="print the version").set_defaults(func=cmd_version)
+
+    from flumepy.avro.cli import add_parser as add_avro_client
+
+    add_avro_client(sub)
     return p
 
 

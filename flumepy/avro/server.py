@@ -1,0 +1,306 @@
+"""An Avro IPC server for ``AvroSourceProtocol`` over Netty framing (what Flume's AvroSource runs).
+
+One thread per connection reads data packs, answers the handshake as Java's ``Responder`` does, and
+hands each ``append``/``appendBatch`` to a handler that returns a Status symbol.  Requests on one
+connection are answered in order; a malformed pack closes that connection only, with a log line
+naming the peer and the reason.  Every buffer is bounded (``max_message`` per pack).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flumepy.avro import protocol as p
+from flumepy.avro.framing import DEFAULT_MAX_MESSAGE, FrameDecoder, encode_frame
+from flumepy.avro.transport import Stream
+from flumepy.core.event import Event
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, list[Event]], str]  # (message name, events) -> "OK" | "FAILED" | "UNKNOWN"
+
+
+# -- ipFilterRules ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IpRule:
+    """One of Flume's ``allow|deny:ip|name:pattern`` rules (``*`` and ``?`` wildcards)."""
+
+    allow: bool
+    by_name: bool
+    pattern: re.Pattern[str] | None
+    localhost: bool
+    text: str
+
+    def matches(self, ip: str, hostname: Callable[[], str]) -> bool:
+        if self.localhost and ip in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
+            return True
+        if self.pattern is None:
+            return False
+        return bool(self.pattern.fullmatch(hostname() if self.by_name else ip))
+
+
+def parse_ip_rules(text: str) -> list[IpRule]:
+    """Parse ``ipFilterRules`` as Flume does; raises ValueError naming the bad rule."""
+    rules = []
+    for raw in text.split(","):
+        rule = raw.strip()
+        if not rule:
+            continue
+        parts = rule.split(":", 2)
+        if len(parts) != 3 or parts[0] not in ("allow", "deny") or parts[1] not in ("ip", "name"):
+            raise ValueError(f"invalid rule {rule!r}: expected <allow|deny>:<ip|name>:<pattern>")
+        allow, by_name, pat = parts[0] == "allow", parts[1] == "name", parts[2].strip()
+        localhost = by_name and pat == "localhost"
+        regex = None
+        if not localhost and pat:
+            regex = re.compile(re.escape(pat).replace(r"\*", ".*").replace(r"\?", "."))
+        rules.append(IpRule(allow, by_name, regex, localhost, rule))
+    return rules
+
+
+def allowed(rules: list[IpRule], ip: str) -> tuple[bool, str]:
+    """First matching rule decides; no match allows (Netty's RuleBasedIpFilter)."""
+    name: list[str] = []
+
+    def hostname() -> str:
+        if not name:
+            try:
+                name.append(socket.gethostbyaddr(ip)[0])
+            except OSError:
+                name.append(ip)
+        return name[0]
+
+    for rule in rules:
+        if rule.matches(ip, hostname):
+            return rule.allow, rule.text
+    return True, ""
+
+
+# -- server ----------------------------------------------------------------------------------------
+class AvroServer:
+    MAX_CONNECTIONS = 1024
+    ACCEPT_POLL = 0.25
+
+    def __init__(self, name: str, handler: Handler, bind: str, port: int, *, deflate: bool = False,
+                 ssl_context: ssl.SSLContext | None = None, ip_rules: list[IpRule] | None = None,
+                 threads: int = 0, max_message: int = DEFAULT_MAX_MESSAGE,
+                 on_connections: Callable[[int], None] | None = None) -> None:
+        self.name = name
+        self.handler = handler
+        self.bind = bind
+        self.port = port
+        self.deflate = deflate
+        self.ssl_context = ssl_context
+        self.ip_rules = ip_rules or []
+        self.max_message = max_message
+        self.on_connections = on_connections
+        self.address: tuple[str, int] | None = None
+        self._workers = threading.BoundedSemaphore(threads) if threads > 0 else None
+        self._listener: socket.socket | None = None
+        self._stopping = threading.Event()
+        self._accept_thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._conns: dict[socket.socket, threading.Thread] = {}
+        self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
+
+    def start(self) -> None:
+        self._stopping.clear()
+        infos = socket.getaddrinfo(self.bind, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, _, _, _, addr = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(addr)
+            sock.listen(128)
+        except OSError:
+            sock.close()
+            raise
+        sock.settimeout(self.ACCEPT_POLL)
+        self._listener = sock
+        self.address = sock.getsockname()[:2]
+        self._accept_thread = threading.Thread(target=self._accept_loop, name=f"avro-{self.name}-accept",
+                                               daemon=True)
+        self._accept_thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        if self._accept_thread is not None:
+            self._accept_thread.join(timeout)
+            self._accept_thread = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            conns = dict(self._conns)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for thread in conns.values():
+            thread.join(timeout)
+
+    def connection_count(self) -> int:
+        with self._lock:
+            return len(self._conns)
+
+    def _accept_loop(self) -> None:
+        listener = self._listener
+        assert listener is not None
+        while not self._stopping.is_set():
+            if not self._slots.acquire(timeout=self.ACCEPT_POLL):
+                continue
+            try:
+                conn, peer = listener.accept()
+            except (TimeoutError, OSError):
+                self._slots.release()
+                continue
+            peer_s = f"{peer[0]}:{peer[1]}"
+            if self.ip_rules:
+                ok, rule = allowed(self.ip_rules, peer[0])
+                if not ok:
+                    log.info("avro source %s: connection from %s rejected by ipFilterRules (%s)",
+                             self.name, peer_s, rule)
+                    conn.close()
+                    self._slots.release()
+                    continue
+            conn.settimeout(None)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            thread = threading.Thread(target=self._serve, args=(conn, peer_s), name=f"avro-{self.name}-{peer_s}",
+                                      daemon=True)
+            with self._lock:
+                if self._stopping.is_set():
+                    conn.close()
+                    self._slots.release()
+                    return
+                self._conns[conn] = thread
+                n = len(self._conns)
+            if self.on_connections:
+                self.on_connections(n)
+            thread.start()
+
+    def _serve(self, conn: socket.socket, peer: str) -> None:
+        stream: Stream | None = None
+        try:
+            sock = conn
+            if self.ssl_context is not None:
+                sock.settimeout(30)
+                sock = self.ssl_context.wrap_socket(conn, server_side=True)
+                sock.settimeout(None)
+            stream = Stream(sock, self.deflate)
+            _Connection(self, stream, peer).run()
+        except p.ProtocolError as e:
+            log.warning("avro source %s: closing connection from %s: %s", self.name, peer, e)
+        except ssl.SSLError as e:
+            log.warning("avro source %s: TLS error with %s, connection closed: %s", self.name, peer, e)
+        except OSError as e:
+            if not self._stopping.is_set():
+                log.info("avro source %s: connection from %s closed: %s", self.name, peer, e)
+        except Exception:
+            log.exception("avro source %s: error serving %s, connection closed", self.name, peer)
+        finally:
+            with self._lock:
+                self._conns.pop(conn, None)
+                n = len(self._conns)
+            if stream is not None:
+                stream.close()
+            conn.close()
+            self._slots.release()
+            if self.on_connections:
+                self.on_connections(n)
+            log.debug("avro source %s: connection from %s closed", self.name, peer)
+
+
+class _Connection:
+    """Handshake state and request loop of one client connection."""
+
+    def __init__(self, server: AvroServer, stream: Stream, peer: str) -> None:
+        self.server = server
+        self.stream = stream
+        self.peer = peer
+        self.connected = False  # handshake done (Java: Transceiver.isConnected)
+        self.known = {p.PROTOCOL_MD5}
+
+    def run(self) -> None:
+        decoder = FrameDecoder(self.server.max_message)
+        stopping = self.server._stopping
+        while not stopping.is_set():
+            data = self.stream.recv()
+            if not data:
+                if decoder.pending:
+                    raise p.ProtocolError(f"connection closed in the middle of a frame "
+                                          f"({decoder.pending} bytes of it received)")
+                return
+            for serial, message in decoder.feed(data):
+                reply = self.handle(message)
+                if reply is not None:
+                    self.stream.send(encode_frame(serial, reply))
+
+    def handle(self, message: bytes) -> bytes | None:
+        fo = io.BytesIO(message)
+        hs_response = None
+        if not self.connected:
+            hs_response = self._handshake(p.read(fo, p.HANDSHAKE_REQUEST_SCHEMA))
+            if hs_response["match"] == "NONE":
+                return p.encode_handshake(hs_response)
+        p.read(fo, p.META_SCHEMA)
+        name = p.read(fo, p.STRING_SCHEMA)
+        if name == "":  # handshake ping
+            return p.encode_handshake(hs_response) if hs_response else b""
+        if name == "appendBatch":
+            events = p.from_avro(p.read(fo, p.BATCH_SCHEMA))
+        elif name == "append":
+            events = p.from_avro([p.read(fo, p.EVENT_SCHEMA)])
+        else:
+            log.warning("avro source %s: %s called unknown message %r", self.server.name, self.peer, name[:100])
+            return p.encode_response(error=f"org.apache.avro.AvroRuntimeException: No such remote message: {name}",
+                                     handshake=hs_response)
+        if fo.tell() != len(message):
+            raise p.ProtocolError(f"{len(message) - fo.tell()} unexpected bytes after the {name} parameters")
+        workers = self.server._workers
+        if workers is None:
+            status = self.server.handler(name, events)
+        else:
+            with workers:
+                status = self.server.handler(name, events)
+        return p.encode_response(status, handshake=hs_response)
+
+    def _handshake(self, req: dict) -> dict:  # type: ignore[type-arg]
+        client_hash = req["clientHash"]
+        remote = client_hash in self.known
+        if not remote and req["clientProtocol"] is not None:
+            _check_protocol(req["clientProtocol"])
+            self.known.add(client_hash)
+            remote = True
+        if not remote:
+            match = "NONE"
+        elif req["serverHash"] == p.PROTOCOL_MD5:
+            match = "BOTH"
+        else:
+            match = "CLIENT"
+        resp = {"match": match, "serverProtocol": None, "serverHash": None, "meta": None}
+        if match != "BOTH":
+            resp["serverProtocol"] = p.PROTOCOL_JSON
+            resp["serverHash"] = p.PROTOCOL_MD5
+        if match != "NONE":
+            self.connected = True
+        return resp
+
+
+def _check_protocol(text: str) -> None:
+    """A client's protocol must declare Flume's messages (their schemas are read as ours)."""
+    try:
+        proto = json.loads(text)
+        messages = proto["messages"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise p.ProtocolError(f"client sent an unreadable protocol: {e}") from None
+    if not isinstance(messages, dict) or not set(messages) & set(p.MESSAGES):
+        raise p.ProtocolError(f"client protocol {proto.get('protocol')!r} has no append/appendBatch message")
