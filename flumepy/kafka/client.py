@@ -1,0 +1,71 @@
+"""Client settings shared by the kafka source, sink and channel (confluent-kafka / librdkafka)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flumepy.core.context import Context
+from flumepy.core.errors import FlumeError
+
+log = logging.getLogger(__name__)
+
+# Java client settings that have no librdkafka counterpart (the Python client handles bytes itself).
+JAVA_ONLY = {
+    "key.serializer", "value.serializer", "key.deserializer", "value.deserializer", "max.poll.records",
+    "interceptor.classes", "partitioner.class", "max.block.ms", "buffer.memory", "ssl.truststore.type",
+    "ssl.keystore.type", "exclude.internal.topics", "default.api.timeout.ms", "max.poll.interval.ms.unused",
+}
+
+# Consumer settings flumepy always sets itself.
+FORCED_CONSUMER = {"enable.auto.commit": "false", "enable.auto.offset.store": "false"}
+
+
+def passthrough(ctx: Context, prefix: str, forced: dict[str, str] | None = None) -> dict[str, str]:
+    """The ``prefix*`` keys of ``ctx`` (``kafka.consumer.``/``kafka.producer.``) as client settings.
+
+    Java-only settings are dropped with a warning; settings flumepy must control are forced (with a
+    warning when the config asked for something else).
+    """
+    out: dict[str, str] = {}
+    for key, value in ctx.sub(prefix).items():
+        if key in JAVA_ONLY:
+            ctx.warn(prefix + key, "is a Java client setting with no librdkafka counterpart; ignored")
+            continue
+        if forced and key in forced and value.strip().lower() != forced[key]:
+            ctx.warn(prefix + key, f"is always {forced[key]} here (offsets are committed after the channel "
+                                   "transaction); ignored")
+            continue
+        out[key] = value.strip()
+    if forced:
+        out.update(forced)
+    return out
+
+
+def import_confluent() -> Any:
+    try:
+        import confluent_kafka
+    except ImportError:
+        raise FlumeError("the kafka components need confluent-kafka: pip install 'flumepy[kafka]'") from None
+    return confluent_kafka
+
+
+def resolve_bootstrap(bootstrap: str | None, zookeeper: str | None, config: dict[str, str]) -> str:
+    """The broker list: ``kafka.bootstrap.servers``, or looked up in ZooKeeper (legacy zookeeperConnect)."""
+    if bootstrap:
+        return bootstrap
+    assert zookeeper, "configure() requires one of them"
+    from flumepy.kafka.zookeeper import lookup_brokers
+
+    protocol = config.get("security.protocol", "PLAINTEXT")
+    servers = lookup_brokers(zookeeper, protocol)
+    log.info("Kafka brokers from ZooKeeper %s: %s", zookeeper, servers)
+    return servers
+
+
+def describe_error(err: Any) -> str:
+    """A KafkaError as text: name and message."""
+    try:
+        return f"{err.name()}: {err.str()}"
+    except Exception:
+        return str(err)

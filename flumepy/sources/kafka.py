@@ -1,0 +1,303 @@
+"""Type ``kafka``: Flume's KafkaSource — a consumer-group member that moves records to the channels.
+
+Each poll collects up to ``batchSize`` records or waits ``batchDurationMillis`` from the first one,
+puts them on the channels in one batch and only then commits the next offsets of every partition in
+the batch, synchronously (``enable.auto.commit`` is always off).  If the channel put fails, the
+consumer seeks back to the batch's first offsets so the same records are read again: at least once,
+never skipped.  A rebalance that takes partitions away mid-batch drops that batch's records of those
+partitions (nothing was committed for them; their new owner reads them from the committed offset).
+
+Legacy (Flume <= 1.6) keys ``topic``, ``groupId`` and ``zookeeperConnect`` are accepted with a
+deprecation warning; ``zookeeperConnect`` without ``kafka.bootstrap.servers`` looks the brokers up in
+ZooKeeper when the source starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from flumepy.core.component import PollableSource, Status
+from flumepy.core.context import Context, Prop
+from flumepy.core.errors import ChannelError, FlumeError
+from flumepy.core.event import Event
+from flumepy.kafka import avro
+from flumepy.kafka.client import FORCED_CONSUMER, describe_error, import_confluent, passthrough, resolve_bootstrap
+
+log = logging.getLogger(__name__)
+
+COMMIT_RETRIES = 3
+
+
+class KafkaSource(PollableSource):
+    """Reads Kafka topics as a consumer group member; offsets committed after the channel commit."""
+
+    TYPE_NAME = "kafka"
+    PROPS = (
+        Prop("kafka.bootstrap.servers", "string", None, "Kafka brokers, host:port,... (required unless the "
+             "legacy zookeeperConnect is set)."),
+        Prop("kafka.topics", "csv", None, "Comma-separated topics to read."),
+        Prop("kafka.topics.regex", "regex", None, "Read every topic matching this regex (overrides kafka.topics)."),
+        Prop("kafka.consumer.group.id", "string", "flume", "Consumer group id."),
+        Prop("batchSize", "int", 1000, "Most records per channel batch.", min=1),
+        Prop("batchDurationMillis", "int", 1000, "Longest wait in ms for a batch to fill, from its first record.",
+             min=1),
+        Prop("backoffSleepIncrement", "int", 50, "Milliseconds added to the sleep after each empty poll.", min=1),
+        Prop("maxBackoffSleep", "int", 1000, "Longest sleep in milliseconds between empty polls.", min=1),
+        Prop("useFlumeEventFormat", "bool", False, "Record values are Flume Avro events (their headers are kept)."),
+        Prop("setTopicHeader", "bool", True, "Add the record's topic as a header."),
+        Prop("topicHeader", "string", "topic", "Name of the topic header."),
+        Prop("migrateZookeeperOffsets", "bool", True, "With zookeeperConnect: start a group that has no Kafka "
+             "offsets from the offsets its old consumers kept in ZooKeeper."),
+        Prop("header.", prefix=True, doc="header.<kafkaHeader> = <flumeHeader>: copy a Kafka record header."),
+        Prop("kafka.consumer.", prefix=True, doc="Passed to the consumer (librdkafka names); enable.auto.commit "
+             "is always false. auto.offset.reset keeps the client default, latest."),
+        # Flume <= 1.6
+        Prop("topic", "csv", None, "Legacy topic to read.", deprecated="kafka.topics"),
+        Prop("groupId", "string", None, "Legacy consumer group id.", deprecated="kafka.consumer.group.id"),
+        Prop("zookeeperConnect", "string", None, "Legacy: ZooKeeper to look the brokers up in (host:port[/chroot]).",
+             deprecated="kafka.bootstrap.servers"),
+        Prop("backoffStepMillis", "int", None, "Alias of backoffSleepIncrement.", min=1,
+             deprecated="backoffSleepIncrement"),
+        Prop("maxBackoffMillis", "int", None, "Alias of maxBackoffSleep.", min=1, deprecated="maxBackoffSleep"),
+    )
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        for k in ("KafkaEventGetTimer", "KafkaCommitTimer", "KafkaEmptyCount"):
+            self.counters.values[k] = 0
+        self.bootstrap: str | None = None
+        self.zookeeper: str | None = None
+        self.topics: list[str] = []
+        self.pattern: str | None = None
+        self.group = "flume"
+        self.config: dict[str, str] = {}
+        self.header_map: dict[str, str] = {}
+        self._consumer: Any = None
+        self._lock = threading.Lock()
+        self._assigned: set[tuple[str, int]] = set()
+        self._revoked: set[tuple[str, int]] = set()  # revoked while a batch was being collected
+
+    def configure(self, ctx: Context) -> None:
+        super().configure(ctx)
+        s = self.settings
+        if "zookeeperConnect" in ctx:
+            self.zookeeper = s["zookeeperConnect"]
+            if "kafka.bootstrap.servers" not in ctx:
+                s["kafka.bootstrap.servers"] = None  # not a broker list: looked up at start
+        self.bootstrap = s["kafka.bootstrap.servers"]
+        if not self.bootstrap and not self.zookeeper:
+            raise ctx.error("kafka.bootstrap.servers", "is required: the Kafka brokers, host:port,...")
+        regex = s["kafka.topics.regex"]
+        self.topics = list(s["kafka.topics"] or [])
+        if regex is not None:
+            self.pattern = regex.pattern if regex.pattern.startswith("^") else "^" + regex.pattern
+        elif not self.topics:
+            raise ctx.error("kafka.topics", "is required: the topics to read (or kafka.topics.regex)")
+        self.group = s["kafka.consumer.group.id"]
+        self.batch_size = s["batchSize"]
+        self.header_map = dict(s["header."].items())
+        self.config = passthrough(ctx, "kafka.consumer.", FORCED_CONSUMER)
+        self.config.pop("group.id", None)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        ck = import_confluent()
+        servers = resolve_bootstrap(self.bootstrap, self.zookeeper, self.config)
+        conf: dict[str, Any] = {**self.config, "bootstrap.servers": servers, "group.id": self.group,
+                                "error_cb": self._on_error}
+        if self.zookeeper and self.settings["migrateZookeeperOffsets"] and self.topics:
+            self._migrate_offsets(ck, conf)
+        try:
+            consumer = ck.Consumer(conf)
+        except ck.KafkaException as e:
+            raise FlumeError(f"kafka source {self.name}: bad consumer settings: {e}") from None
+        subs = [self.pattern] if self.pattern else self.topics
+        consumer.subscribe(subs, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
+        with self._lock:
+            self._consumer = consumer
+        log.info("kafka source %s: subscribed to %s at %s as group %s", self.name, ", ".join(subs), servers,
+                 self.group)
+        super().start()
+
+    def stop(self) -> None:
+        with self._lock:
+            consumer, self._consumer = self._consumer, None
+            if consumer is not None:
+                try:
+                    consumer.close()
+                except Exception as e:
+                    log.warning("kafka source %s: closing the consumer: %s", self.name, e)
+                self._assigned.clear()
+        super().stop()
+
+    def _on_error(self, err: Any) -> None:
+        log.warning("kafka source %s: %s", self.name, describe_error(err))
+
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        self._assigned.update((p.topic, p.partition) for p in partitions)
+        log.info("kafka source %s: assigned partitions %s", self.name,
+                 ", ".join(f"{p.topic}-{p.partition}" for p in partitions) or "(none)")
+
+    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        gone = {(p.topic, p.partition) for p in partitions}
+        self._assigned.difference_update(gone)
+        self._revoked.update(gone)
+        log.info("kafka source %s: partitions revoked %s", self.name,
+                 ", ".join(f"{t}-{p}" for t, p in sorted(gone)) or "(none)")
+
+    def _migrate_offsets(self, ck: Any, conf: dict[str, Any]) -> None:
+        """Seed a group with no Kafka offsets from its old ZooKeeper offsets (Flume's migrateZookeeperOffsets)."""
+        from flumepy.kafka.zookeeper import read_offsets
+
+        assert self.zookeeper is not None
+        consumer = ck.Consumer({k: v for k, v in conf.items() if k != "error_cb"})
+        try:
+            for topic in self.topics:
+                old = read_offsets(self.zookeeper, self.group, topic)
+                if not old:
+                    continue
+                tps = [ck.TopicPartition(topic, p) for p in sorted(old)]
+                committed = consumer.committed(tps, timeout=10)
+                if any(tp.offset >= 0 for tp in committed):
+                    continue
+                consumer.commit(offsets=[ck.TopicPartition(topic, p, o) for p, o in sorted(old.items())],
+                                asynchronous=False)
+                log.info("kafka source %s: migrated ZooKeeper offsets of group %s for %s: %s", self.name,
+                         self.group, topic, old)
+        finally:
+            consumer.close()
+
+    # -- polling -----------------------------------------------------------------------------------
+    def process(self) -> Status:
+        with self._lock:
+            consumer = self._consumer
+            if consumer is None:
+                return Status.BACKOFF
+            return self._process(consumer)
+
+    def _collect(self, consumer: Any) -> list[Any]:
+        c = self.counters.values
+        started = time.monotonic()
+        duration = self.settings["batchDurationMillis"] / 1000.0
+        self._revoked.clear()
+        msgs: list[Any] = []
+        deadline = started + duration
+        while len(msgs) < self.batch_size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            got = consumer.consume(self.batch_size - len(msgs), left)
+            for m in got:
+                err = m.error()
+                if err is None:
+                    msgs.append(m)
+                elif err.code() != -191:  # not just _PARTITION_EOF
+                    c["EventReadFail"] += 1
+                    log.warning("kafka source %s: %s", self.name, describe_error(err))
+            if not msgs:
+                break  # nothing within one batch duration: let the runner back off
+        c["KafkaEventGetTimer"] += int((time.monotonic() - started) * 1000)
+        if self._revoked:  # a rebalance took partitions away while collecting: their new owner reads them
+            msgs = [m for m in msgs if (m.topic(), m.partition()) not in self._revoked]
+        return msgs
+
+    def _to_event(self, m: Any) -> Event:
+        if self.settings["useFlumeEventFormat"]:
+            try:
+                ev = avro.decode(m.value() or b"")
+            except ValueError as e:
+                raise _BadRecord(f"{m.topic()}-{m.partition()}@{m.offset()}: {e}") from None
+            headers = ev.headers
+            body = ev.body
+        else:
+            headers = {}
+            body = m.value() or b""
+        if "timestamp" not in headers:
+            ts_type, ts = m.timestamp()
+            headers["timestamp"] = str(ts if ts_type and ts >= 0 else int(time.time() * 1000))
+        topic_header = self.settings["topicHeader"]
+        if self.settings["setTopicHeader"] and topic_header not in headers:
+            headers[topic_header] = m.topic()
+        if "partition" not in headers:
+            headers["partition"] = str(m.partition())
+        if "offset" not in headers:
+            headers["offset"] = str(m.offset())
+        key = m.key()
+        if key is not None:
+            headers["key"] = key.decode("utf-8", "replace")
+        if self.header_map:
+            for hk, hv in m.headers() or ():
+                target = self.header_map.get(hk)
+                if target is not None and hv is not None:
+                    headers[target] = hv.decode("utf-8", "replace")
+        return Event(body, headers)
+
+    def _process(self, consumer: Any) -> Status:
+        c = self.counters.values
+        msgs = self._collect(consumer)
+        if not msgs:
+            c["KafkaEmptyCount"] += 1
+            return Status.BACKOFF
+        first: dict[tuple[str, int], int] = {}
+        last: dict[tuple[str, int], int] = {}
+        for m in msgs:
+            tp = (m.topic(), m.partition())
+            first.setdefault(tp, m.offset())
+            last[tp] = m.offset()
+        try:
+            events = [self._to_event(m) for m in msgs]
+        except _BadRecord as e:
+            c["EventReadFail"] += 1
+            self._seek(consumer, first)
+            raise FlumeError(f"kafka source {self.name}: record is not a Flume Avro event "
+                             f"(useFlumeEventFormat = true): {e}") from None
+        c["EventReceivedCount"] += len(events)
+        c["AppendBatchReceivedCount"] += 1
+        try:
+            self.channel_processor.process_batch(events)
+        except ChannelError as e:
+            c["ChannelWriteFail"] += 1
+            log.warning("kafka source %s: channel put of %d events failed, reading them again: %s",
+                        self.name, len(events), e)
+            self._seek(consumer, first)
+            return Status.BACKOFF
+        c["EventAcceptedCount"] += len(events)
+        c["AppendBatchAcceptedCount"] += 1
+        self._commit(consumer, last)
+        return Status.READY
+
+    def _seek(self, consumer: Any, first: dict[tuple[str, int], int]) -> None:
+        ck = import_confluent()
+        for (topic, part), off in first.items():
+            if (topic, part) not in self._assigned:
+                continue  # no longer ours: the new owner starts from the committed offset
+            try:
+                consumer.seek(ck.TopicPartition(topic, part, off))
+            except ck.KafkaException as e:
+                log.warning("kafka source %s: seek %s-%d to %d failed: %s", self.name, topic, part, off, e)
+
+    def _commit(self, consumer: Any, last: dict[tuple[str, int], int]) -> None:
+        ck = import_confluent()
+        offsets = [ck.TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+        started = time.monotonic()
+        for attempt in range(1, COMMIT_RETRIES + 1):
+            try:
+                consumer.commit(offsets=offsets, asynchronous=False)
+                break
+            except ck.KafkaException as e:
+                err = e.args[0] if e.args else e
+                retriable = getattr(err, "retriable", lambda: False)()
+                if attempt == COMMIT_RETRIES or not retriable:
+                    # Delivered but not committed: the records are read again later (duplicates, no loss).
+                    log.warning("kafka source %s: offset commit failed (records may be delivered again): %s",
+                                self.name, describe_error(err))
+                    break
+                time.sleep(0.1 * attempt)
+        self.counters.values["KafkaCommitTimer"] += int((time.monotonic() - started) * 1000)
+
+
+class _BadRecord(Exception):
+    pass
