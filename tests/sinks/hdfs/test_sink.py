@@ -1,0 +1,409 @@
+"""The hdfs sink on the local filesystem: rolls, buckets, file types, codecs, errors, recovery, failures."""
+
+from __future__ import annotations
+
+import bz2
+import io
+import threading
+import zlib
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from flumepy.core.context import Context, unknown_key_problems
+from flumepy.core.errors import ConfigError, EventDeliveryError
+from flumepy.core.event import Event
+from flumepy.sinks.hdfs import HDFSEventSink
+from tests.sinks.hdfs.seqread import parse
+from tests.sinks.hdfs.util import T0, FlakyFileSystem, Faults, gunzip, lines, make_rig, seq_bodies
+
+MS = int(T0 * 1000)
+DS = {"hdfs.fileType": "DataStream", "hdfs.rollInterval": "0", "hdfs.rollSize": "0", "hdfs.rollCount": "0"}
+
+
+def ds(**keys: str) -> dict[str, str]:
+    out = dict(DS)
+    out.update({"hdfs." + k: v for k, v in keys.items()})
+    return out
+
+
+@pytest.fixture
+def rigs():
+    made = []
+    yield made
+    for r in made:
+        r.sink.stop()
+        r.channel.stop()
+
+
+def rig_for(rigs, tmp_path: Path, keys: dict[str, str], **kw):
+    r = make_rig(tmp_path, keys, **kw)
+    rigs.append(r)
+    return r
+
+
+# -- rolling ----------------------------------------------------------------------------------------
+def test_roll_count_names_files_as_flume_does(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(rollCount="3"))
+    bodies = r.put(f"e{i}" for i in range(10))
+    r.drain()
+    # a file is rolled before the event that would exceed rollCount: 3 closed files, the 4th open
+    assert list(r.files()) == [f"FlumeData.{MS + 1}", f"FlumeData.{MS + 2}", f"FlumeData.{MS + 3}",
+                               f"FlumeData.{MS + 4}.tmp"]
+    assert [lines(v) for v in r.files().values()] == [bodies[0:3], bodies[3:6], bodies[6:9], bodies[9:]]
+    r.sink.stop()
+    assert list(r.files()) == [f"FlumeData.{MS + i}" for i in range(1, 5)]
+
+
+def test_roll_size_counts_body_bytes_and_may_pass_it_by_one_event(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(rollSize="10"))
+    bodies = r.put(["abcd"] * 7)  # 4 bytes each: 0, 4, 8 < 10 -> three events per file (12 bytes)
+    r.drain()
+    r.sink.stop()
+    assert [len(lines(v)) for v in r.files().values()] == [3, 3, 1]
+    assert sum((lines(v) for v in r.files().values()), []) == bodies
+
+
+def test_roll_interval_closes_the_file_and_the_next_event_opens_a_new_counter(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(rollInterval="30"))
+    r.put(["a", "b"])
+    r.drain()
+    r.clock.advance(29)
+    r.drain()
+    assert list(r.files()) == [f"FlumeData.{MS + 1}.tmp"]
+    r.clock.advance(1)
+    r.drain()
+    assert list(r.files()) == [f"FlumeData.{MS + 1}"]
+    r.put(["c"])
+    r.drain()
+    # a new bucket writer: its counter is seeded from the clock again
+    assert list(r.files()) == [f"FlumeData.{MS + 1}", f"FlumeData.{MS + 30_000 + 1}.tmp"]
+    r.clock.advance(30)
+    r.drain()
+    assert [lines(v) for v in r.files().values()] == [[b"a", b"b"], [b"c"]]
+    assert not any(n.endswith(".tmp") for n in r.files())
+
+
+def test_idle_timeout_closes_a_quiet_file(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(idleTimeout="5"))
+    r.put(["a"])
+    r.drain()
+    r.clock.advance(4)
+    r.put(["b"])
+    r.drain()  # the write resets the idle timer
+    r.clock.advance(4)
+    r.drain()
+    assert list(r.files()) == [f"FlumeData.{MS + 1}.tmp"]
+    r.clock.advance(1)
+    r.drain()
+    assert r.files() == {f"FlumeData.{MS + 1}": b"a\nb\n"}
+
+
+def test_roll_count_and_size_together_whichever_comes_first(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(rollCount="4", rollSize="10", rollInterval="60"))
+    r.put(["x"] * 6 + ["yyyyyyyyyyyy"] + ["z"] * 2)
+    r.drain()
+    r.clock.advance(60)
+    r.drain()
+    assert [lines(v) for v in r.files().values()] == [[b"x"] * 4, [b"x", b"x", b"yyyyyyyyyyyy"], [b"z", b"z"]]
+
+
+def test_flume_defaults_roll_every_10_events(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, {"hdfs.fileType": "DataStream"})
+    r.put(str(i) for i in range(25))
+    r.drain()
+    r.sink.stop()
+    assert [len(lines(v)) for v in r.files().values()] == [10, 10, 5]
+
+
+# -- names ------------------------------------------------------------------------------------
+def test_prefixes_and_suffixes(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(filePrefix="events", fileSuffix=".log", inUsePrefix="_", inUseSuffix=".open"))
+    r.put(["a"])
+    r.drain()
+    assert list(r.files()) == [f"_events.{MS + 1}.log.open"]
+    r.sink.stop()
+    assert list(r.files()) == [f"events.{MS + 1}.log"]
+
+
+def test_empty_in_use_suffix(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(emptyInUseSuffix="true"))
+    r.put(["a"])
+    r.drain()
+    assert list(r.files()) == [f"FlumeData.{MS + 1}"]
+
+
+# -- buckets ----------------------------------------------------------------------------------
+def test_buckets_by_time_escapes_and_headers(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(path="{out}/%{topic}/%Y-%m-%d/%H", filePrefix="%{host}", timeZone="UTC"))
+    r.put(["a1", "a2"], {"topic": "web", "host": "h1"})
+    r.put(["b1"], {"topic": "db", "host": "h1"})
+    r.put(["c1"], {"topic": "web", "host": "h2"})
+    r.put(["d1"], {"topic": "web", "host": "h1", "timestamp": str(MS + 3600_000)})
+    r.drain()
+    r.sink.stop()
+    got = {k.rsplit(".", 1)[0]: lines(v) for k, v in r.files().items()}
+    assert got == {"web/2023-11-14/22/h1": [b"a1", b"a2"], "db/2023-11-14/22/h1": [b"b1"],
+                   "web/2023-11-14/22/h2": [b"c1"], "web/2023-11-14/23/h1": [b"d1"]}
+
+
+def test_round_down_groups_a_quarter_hour(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(path="{out}/%H%M", round="true", roundValue="15", roundUnit="minute",
+                                   timeZone="UTC"))
+    for minute in (13, 14, 15, 29, 31):  # T0 is 22:13:20
+        r.put([str(minute)], {"timestamp": str(MS + (minute - 13) * 60_000)})
+    r.drain()
+    r.sink.stop()
+    got = {k.split("/")[0]: lines(v) for k, v in r.files().items()}
+    assert got == {"2200": [b"13", b"14"], "2215": [b"15", b"29"], "2230": [b"31"]}
+
+
+def test_missing_timestamp_is_a_clear_error_and_the_batch_stays(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(path="{out}/%Y"))
+    r.put(["a"], stamp=False)
+    with pytest.raises(EventDeliveryError, match="no 'timestamp' header.*timestamp interceptor.*"
+                                                 "a1.sinks.k1.hdfs.useLocalTimeStamp = true"):
+        r.sink.process()
+    assert r.channel.size() == 1
+    assert r.files() == {}
+
+
+def test_use_local_timestamp(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(path="{out}/%Y%m%d-%H", useLocalTimeStamp="true", timeZone="UTC"))
+    r.put(["a"], {"timestamp": "0"}, stamp=False)  # the header is not used
+    r.drain()
+    assert list(r.files()) == [f"20231114-22/FlumeData.{MS + 1}.tmp"]
+
+
+def test_max_open_files_closes_the_least_recently_used(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(path="{out}/%{k}", maxOpenFiles="2"))
+    r.put(["a"], {"k": "a"})
+    r.put(["b"], {"k": "b"})
+    r.drain()
+    r.put(["a2"], {"k": "a"})  # a is now the most recently used
+    r.drain()
+    r.put(["c"], {"k": "c"})  # evicts b
+    r.drain()
+    assert sorted(r.files()) == [f"a/FlumeData.{MS + 1}.tmp", f"b/FlumeData.{MS + 1}", f"c/FlumeData.{MS + 1}.tmp"]
+    r.put(["b2"], {"k": "b"})  # b opens a new file and evicts a
+    r.drain()
+    r.sink.stop()
+    assert {k: lines(v) for k, v in r.files().items()} == {
+        f"a/FlumeData.{MS + 1}": [b"a", b"a2"], f"b/FlumeData.{MS + 1}": [b"b"], f"b/FlumeData.{MS + 2}": [b"b2"],
+        f"c/FlumeData.{MS + 1}": [b"c"]}
+
+
+# -- file types and codecs ------------------------------------------------------------------------
+@pytest.mark.parametrize("write_format, value_class", [("Writable", "org.apache.hadoop.io.BytesWritable"),
+                                                       ("Text", "org.apache.hadoop.io.Text")])
+@pytest.mark.parametrize("codec, ext", [("", ""), ("gzip", ".gz"), ("bzip2", ".bz2"), ("deflate", ".deflate")])
+def test_sequence_files(rigs, tmp_path: Path, write_format: str, value_class: str, codec: str, ext: str) -> None:
+    keys = {"hdfs.rollCount": "50", "hdfs.rollSize": "0", "hdfs.writeFormat": write_format, "hdfs.batchSize": "7"}
+    if codec:
+        keys["hdfs.codeC"] = codec
+    r = rig_for(rigs, tmp_path, keys)
+    events = [Event(f"event {i} ".encode() * 30, {"timestamp": str(MS + i)}) for i in range(60)]
+    r.put_events(events)
+    r.drain()
+    r.sink.stop()
+    files = r.files()
+    assert list(files) == [f"FlumeData.{MS + 1}{ext}", f"FlumeData.{MS + 2}{ext}"]
+    records = []
+    for data in files.values():
+        f = parse(data)
+        assert (f.key_class, f.value_class) == ("org.apache.hadoop.io.LongWritable", value_class)
+        assert f.block == bool(codec)
+        records += f.records
+    assert records == [(MS + i, e.body) for i, e in enumerate(events)]
+
+
+def test_sequence_file_key_falls_back_to_the_clock(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, {})
+    r.put(["a"], stamp=False)
+    r.drain()
+    r.sink.stop()
+    assert parse(next(iter(r.files().values()))).records == [(MS, b"a")]
+
+
+def test_data_stream_with_header_and_text_serializer(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, dict(DS, serializer="header_and_text", **{"serializer.appendNewline": "true"}))
+    r.put(["hello"], {"host": "h1"}, stamp=False)
+    r.drain()
+    r.sink.stop()
+    assert list(r.files().values()) == [b"{host=h1} hello\n"]
+
+
+def test_data_stream_with_avro_serializer(rigs, tmp_path: Path) -> None:
+    import fastavro
+
+    r = rig_for(rigs, tmp_path, dict(DS, serializer="avro_event"))
+    r.put(["a", "b"], {"k": "v"}, stamp=False)
+    r.drain()
+    r.put(["c"], stamp=False)
+    r.drain()
+    r.sink.stop()
+    recs = list(fastavro.reader(io.BytesIO(next(iter(r.files().values())))))
+    assert [(x["headers"], x["body"]) for x in recs] == [({"k": "v"}, b"a"), ({"k": "v"}, b"b"), ({}, b"c")]
+
+
+@pytest.mark.parametrize("codec, ext, decompress", [
+    ("gzip", ".gz", gunzip), ("bzip2", ".bz2", bz2.decompress), ("deflate", ".deflate", None)])
+def test_compressed_streams(rigs, tmp_path: Path, codec: str, ext: str, decompress) -> None:
+    r = rig_for(rigs, tmp_path, dict(DS, **{"hdfs.fileType": "CompressedStream", "hdfs.codeC": codec,
+                                            "hdfs.batchSize": "10"}))
+    bodies = r.put(f"line {i}" for i in range(35))  # 4 batches -> 4 compressed members
+    r.drain()
+    in_use = r.files()
+    r.sink.stop()
+    (name, data), = r.files().items()
+    assert name == f"FlumeData.{MS + 1}{ext}"
+    assert in_use == {name + ".tmp": data}  # every batch was complete on disk before the commit
+    if decompress is None:
+        out, rest = [], data
+        while rest:
+            d = zlib.decompressobj()
+            out.append(d.decompress(rest))
+            rest = d.unused_data
+        plain = b"".join(out)
+    else:
+        plain = decompress(data)
+    assert lines(plain) == bodies
+
+
+def test_parquet_files(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, {"hdfs.fileType": "Parquet", "hdfs.codeC": "snappy", "hdfs.rollCount": "0",
+                                 "hdfs.rollSize": "0", "hdfs.fileSuffix": ".parquet", "hdfs.batchSize": "3"})
+    r.put(["a", "b", "c", "d"], {"h": "1"}, stamp=False)
+    r.drain()
+    r.sink.stop()
+    (name, data), = r.files().items()
+    assert name == f"FlumeData.{MS + 1}.parquet"
+    table = pq.read_table(io.BytesIO(data))
+    assert table.column("body").to_pylist() == [b"a", b"b", b"c", b"d"]
+    assert table.column("headers").to_pylist() == [[("h", "1")]] * 4
+
+
+# -- configuration -----------------------------------------------------------------------------
+def configure(keys: dict[str, str]) -> HDFSEventSink:
+    s = HDFSEventSink("k1")
+    s.configure(Context(dict({"hdfs.path": "/tmp/x"}, **keys), prefix="a1.sinks.k1."))
+    return s
+
+
+@pytest.mark.parametrize("keys, message", [
+    ({"hdfs.path": ""}, "hdfs.path: is required"),
+    ({"hdfs.fileType": "DataStream", "hdfs.codeC": "gzip"}, "hdfs.codeC: DataStream files are not compressed"),
+    ({"hdfs.fileType": "CompressedStream"}, "hdfs.codeC: is required for hdfs.fileType = CompressedStream"),
+    ({"hdfs.codeC": "snappy"}, "hdfs.codeC: codec 'snappy' is not available"),
+    ({"hdfs.fileType": "Avro"}, "hdfs.fileType: 'Avro' is not valid: expected one of: SequenceFile"),
+    ({"hdfs.path": "/x/%Q"}, "hdfs.path: unsupported escape %Q"),
+    ({"hdfs.timeZone": "Mars/Base"}, "hdfs.timeZone: 'Mars/Base' is not a known time zone"),
+    ({"hdfs.round": "true", "hdfs.roundUnit": "hour", "hdfs.roundValue": "25"}, "at most 24"),
+    ({"hdfs.batchSize": "0"}, "hdfs.batchSize: '0' is not valid: expected a positive integer"),
+    ({"hdfs.fileType": "Parquet", "hdfs.codeC": "bzip2"}, "'bzip2' is not a Parquet codec"),
+])
+def test_configuration_errors_name_the_key(keys: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        configure(keys)
+    assert message in str(e.value)
+    assert "a1.sinks.k1." in str(e.value)
+
+
+def test_tutorial_keys_without_the_hdfs_prefix_get_a_did_you_mean() -> None:
+    ctx = Context({"hdfs.path": "/tmp/x", "rollInterval": "0", "rollSize": "0", "rollCount": "100"},
+                  prefix="a1.sinks.k1.")
+    HDFSEventSink("k1").configure(ctx)
+    text = "\n".join(str(p) for p in unknown_key_problems(ctx, HDFSEventSink.PROPS))
+    for key in ("rollInterval", "rollSize", "rollCount"):
+        assert f"a1.sinks.k1.{key}: warning: unknown key, ignored; did you mean hdfs.{key}?" in text
+
+
+def test_lower_case_values_are_accepted() -> None:
+    s = configure({"hdfs.fileType": "datastream", "hdfs.writeFormat": "text", "hdfs.timeZone": "GMT+02:00"})
+    assert s.file_type is not None and s.file_type.name == "DataStream"
+    assert s.tz is not None
+
+
+# -- crash recovery -------------------------------------------------------------------------------
+def test_in_use_files_left_by_a_crash_are_renamed_on_start(tmp_path: Path) -> None:
+    keys = ds(path="{out}/%{k}/%Y", rollCount="2", timeZone="UTC")
+    crashed = make_rig(tmp_path, keys)
+    crashed.put(["a", "b", "c"], {"k": "x"})
+    crashed.put(["d"], {"k": "y"})
+    crashed.drain()
+    # the process dies here: no stop(), files stay in use
+    assert sorted(crashed.files()) == [f"x/2023/FlumeData.{MS + 1}", f"x/2023/FlumeData.{MS + 2}.tmp",
+                                       f"y/2023/FlumeData.{MS + 1}.tmp"]
+    (crashed.out / "x" / "2023" / "other.1.tmp").write_bytes(b"not ours")
+    restarted = make_rig(tmp_path, keys)
+    try:
+        assert restarted.files() == {
+            f"x/2023/FlumeData.{MS + 1}": b"a\nb\n", f"x/2023/FlumeData.{MS + 2}": b"c\n",
+            f"y/2023/FlumeData.{MS + 1}": b"d\n", "x/2023/other.1.tmp": b"not ours"}
+    finally:
+        restarted.sink.stop()
+
+
+def test_recovery_can_be_switched_off(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "FlumeData.5.tmp").write_bytes(b"x")
+    r = make_rig(tmp_path, ds(recoverInUseFiles="false"))
+    r.sink.stop()
+    assert r.files() == {"FlumeData.5.tmp": b"x"}
+
+
+# -- failures: nothing is lost --------------------------------------------------------------------
+@pytest.mark.parametrize("op", ["create", "write", "sync", "close", "rename"])
+def test_a_failing_filesystem_call_rolls_back_and_the_retry_delivers(rigs, tmp_path: Path, op: str) -> None:
+    faults = Faults()
+    r = rig_for(rigs, tmp_path, ds(rollCount="3", retryInterval="1"), fs=FlakyFileSystem(faults))
+    first = r.put(["a", "b"])
+    r.drain()
+    faults.left[op] = 1
+    rest = r.put(["c", "d", "e"])  # c fills the first file, d rolls it (close + rename), e goes to the next
+    try:
+        r.drain()
+    except EventDeliveryError as e:
+        assert f"injected {op} failure" in str(e)
+        assert "rolled back" in str(e)
+        assert r.channel.size() == 3
+        r.clock.advance(1)
+        r.drain()
+    assert r.channel.size() == 0
+    r.clock.advance(1)
+    r.drain()  # a failed close/rename is retried after retryInterval
+    r.sink.stop()
+    files = r.files()
+    assert not any(n.endswith(".tmp") for n in files), files
+    delivered = [line for v in files.values() for line in lines(v)]
+    assert set(delivered) == set(first + rest)  # at least once; duplicates only from the failed batch
+    assert delivered[:2] == first
+
+
+def test_a_hanging_call_times_out_by_call_timeout(rigs, tmp_path: Path) -> None:
+    faults = Faults(hang=threading.Event())
+    r = rig_for(rigs, tmp_path, ds(callTimeout="100"), fs=FlakyFileSystem(faults))
+    r.put(["a"])
+    try:
+        with pytest.raises(EventDeliveryError, match=r"timed out after 100 ms \(hdfs.callTimeout\)"):
+            r.sink.process()
+        assert r.channel.size() == 1
+    finally:
+        faults.hang.set()
+    faults.hang = None
+    r.drain()
+    r.sink.stop()
+    assert b"a" in [line for v in r.files().values() for line in lines(v)]
+
+
+def test_stop_closes_and_renames_every_file(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(path="{out}/%{k}"))
+    r.put(["1"], {"k": "a"})
+    r.put(["2"], {"k": "b"})
+    r.drain()
+    assert r.sink.counters.get("ConnectionCreatedCount") == 2
+    r.sink.stop()
+    r.sink.stop()
+    assert r.files() == {f"a/FlumeData.{MS + 1}": b"1\n", f"b/FlumeData.{MS + 1}": b"2\n"}
+    assert r.sink.counters.get("ConnectionClosedCount") == 2
