@@ -13,7 +13,9 @@ Flume 1.11 has two parsers and flumepy keeps both, header for header:
   local time zone and its offset is ignored (``SimpleDateFormat("...ss.S")`` parses a prefix);
   fractions are truncated to 3 digits and read as a millisecond count (``.5`` is 5 ms); RFC 3164
   stamps get the current year, moved back a year when more than a month ahead and forward when more
-  than eleven months behind; out-of-range fields roll over (lenient Java calendar).
+  than eleven months behind; out-of-range fields roll over (lenient Java calendar).  As with Java's
+  ``.``, a ``\r`` in the message keeps the regexes from matching; a ``\n`` (possible only inside an
+  octet-counted frame) is allowed in the message text.
 * ``SyslogParser`` (multiport_syslogtcp) -> :func:`parse_multiport`.  Headers ``Priority``,
   ``Facility``, ``Severity``, ``Version`` (only ``1``), ``timestamp`` (UTC; ``-`` means now; an
   unreadable RFC 3164 stamp gives ``0``) and ``host``; anything unparsable is an ``Invalid`` event
@@ -51,14 +53,14 @@ RFC5424 = re.compile(
     r"\s"
     r"(?:([\w][\w\d.@\-]*)|-)"  # host
     r"\s"
-    r"([^\n\r\u0085\u2028\u2029]*)", re.A)
+    r"([^\r\u0085\u2028\u2029]*)", re.A)
 RFC3164 = re.compile(
     r"(?:<(\d{1,3})>)"
     r"(?:(\d)?\s?)"
     r"([A-Z][a-z][a-z]\s{1,2}\d{1,2}\s\d{2}:\d{2}:\d{2})"
     r"\s"
     r"([\w][\w\d.@-]*)"
-    r"\s([^\n\r\u0085\u2028\u2029]*)", re.A)
+    r"\s([^\r\u0085\u2028\u2029]*)", re.A)
 _STAMP5424 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})?$")
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
 _CACHE_MAX = 1000

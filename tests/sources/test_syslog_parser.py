@@ -1,0 +1,199 @@
+"""Syslog parsing: Flume's SyslogUtils (syslogtcp/udp) and SyslogParser (multiport) headers, exactly."""
+
+from __future__ import annotations
+
+import calendar
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flumepy.syslog import (
+    INCOMPLETE, INVALID, STATUS, MultiportParser, ParseError, StreamSplitter, SyslogParser, keep_fields,
+)
+
+NOW = calendar.timegm((2026, 11, 27, 12, 0, 0)) * 1000
+
+
+def utc(*fields: int) -> str:
+    return str(calendar.timegm((*fields, 0, 0, 0)) * 1000)
+
+
+def local(y: int, mo: int, d: int, h: int, mi: int, s: int, ms: int = 0) -> str:
+    return str(int(time.mktime((y, mo, d, h, mi, s, 0, 0, -1))) * 1000 + ms)
+
+
+def parse(raw: bytes, keep: str = "none", incomplete: bool = False) -> tuple[dict[str, str], bytes]:
+    e = SyslogParser(keep_fields(keep), clock=lambda: NOW).event(raw, incomplete)
+    return e.headers, e.body
+
+
+def test_rfc3164_sample() -> None:
+    h, body = parse(b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8")
+    assert h == {"Facility": "4", "Severity": "2", "priority": "34", "timestamp": local(2026, 10, 11, 22, 14, 15),
+                 "host": "mymachine"}
+    assert body == b"su: 'su root' failed for lonvick on /dev/pts/8"
+
+
+def test_rfc3164_single_digit_day_and_year_window() -> None:
+    h, body = parse(b"<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!")
+    # Feb 5 2026 is less than eleven months before Nov 27 2026: this year.
+    assert h["timestamp"] == local(2026, 2, 5, 17, 32, 18) and h["host"] == "10.0.0.99"
+    assert body == b"Use the BFG!"
+    # Dec 30 is more than a month ahead of Nov 27 2026 -> last year; Dec 20 is less -> this year.
+    assert parse(b"<13>Dec 30 10:00:00 h m")[0]["timestamp"] == local(2025, 12, 30, 10, 0, 0)
+    assert parse(b"<13>Dec 20 10:00:00 h m")[0]["timestamp"] == local(2026, 12, 20, 10, 0, 0)
+    p = SyslogParser(clock=lambda: calendar.timegm((2026, 12, 15, 0, 0, 0)) * 1000)
+    assert p.event(b"<13>Dec 20 10:00:00 h m").headers["timestamp"] == local(2026, 12, 20, 10, 0, 0)
+    # Jan 3 seen from Dec 30 is next year.
+    p = SyslogParser(clock=lambda: calendar.timegm((2026, 12, 30, 0, 0, 0)) * 1000)
+    assert p.event(b"<13>Jan  3 10:00:00 h m").headers["timestamp"] == local(2027, 1, 3, 10, 0, 0)
+
+
+def test_rfc5424_samples() -> None:
+    h, body = parse(b"<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - BOM'su root' failed")
+    # Flume's first format "yyyy-MM-dd'T'HH:mm:ss.S" parses a prefix: local time, the zone is ignored.
+    assert h == {"Facility": "4", "Severity": "2", "priority": "34", "version": "1",
+                 "timestamp": local(2003, 10, 11, 22, 14, 15, 3), "host": "mymachine.example.com"}
+    assert body == b"su - ID47 - BOM'su root' failed"
+    h, body = parse(b"<10>1 2012-04-13T11:11:11+08:00 ubuntu-11.cloudera.com some msg")
+    assert h["timestamp"] == utc(2012, 4, 13, 3, 11, 11) and body == b"some msg"
+    assert parse(b"<10>1 2012-04-13T11:11:11Z h m")[0]["timestamp"] == utc(2012, 4, 13, 11, 11, 11)
+    assert parse(b"<10>1 2012-04-13T11:11:11 h m")[0]["timestamp"] == local(2012, 4, 13, 11, 11, 11)
+    # microseconds are cut to milliseconds (FLUME-2497); ".5" is read as 5 ms, as SimpleDateFormat does
+    assert parse(b"<10>2014-10-03T17:20:01.123456-07:00 h m")[0]["timestamp"] == local(2014, 10, 3, 17, 20, 1, 123)
+    assert parse(b"<10>1 2012-04-13T11:11:11.5 h m")[0]["timestamp"] == local(2012, 4, 13, 11, 11, 11, 5)
+
+
+def test_rfc5424_nil_stamp_and_host() -> None:
+    h, body = parse(b"<10>1 - ubuntu-11.cloudera.com some msg")
+    assert h == {"Facility": "1", "Severity": "2", "priority": "10", "version": "1",
+                 "host": "ubuntu-11.cloudera.com"}
+    h, body = parse(b"<10>1 2012-04-13T11:11:11Z - some msg")
+    assert "host" not in h and body == b"some msg"
+
+
+def test_invalid_and_unmatched_messages() -> None:
+    for raw in (b"<10F> bad bad data", b"hi guys! <10> bad bad data", b"<> bad bad data",
+                b"<123123123123> bad", b"<1234>x", b""):
+        h, body = parse(raw)
+        assert h == {"Facility": "0", "Severity": "0", STATUS: INVALID}, raw
+        assert body == raw
+    # A valid priority but no known layout: raw body, no status, no priority header (as Flume).
+    assert parse(b"<10>Good good good data") == ({"Facility": "1", "Severity": "2"}, b"<10>Good good good data")
+    # A trailing \r keeps Java's regex from matching: raw body.
+    assert parse(b"<13>1 - host msg\r")[1] == b"<13>1 - host msg\r"
+
+
+def test_incomplete_flag_and_invalid_utf8() -> None:
+    h, body = parse(b"<10> bad b", incomplete=True)
+    assert h == {"Facility": "1", "Severity": "2", STATUS: INCOMPLETE} and body == b"<10> bad b"
+    h, body = parse(b"<13>1 - host caf\xe9 \xff")
+    assert body == "caf\ufffd \ufffd".encode() and h["host"] == "host"
+
+
+def test_keep_fields() -> None:
+    msg = b"<10>1 2012-04-13T11:11:11+08:00 ubuntu-11.cloudera.com some msg"
+    assert parse(msg, "hostname")[1] == b"ubuntu-11.cloudera.com some msg"
+    assert parse(msg, "timestamp hostname")[1] == b"2012-04-13T11:11:11+08:00 ubuntu-11.cloudera.com some msg"
+    assert parse(msg, "priority timestamp hostname")[1] == (
+        b"<10>2012-04-13T11:11:11+08:00 ubuntu-11.cloudera.com some msg")
+    for keep in ("all", "true", "priority version timestamp hostname"):
+        assert parse(msg, keep)[1] == msg
+    for keep in ("none", "false"):
+        assert parse(msg, keep)[1] == b"some msg"
+
+
+def test_splitter_newline_framing_and_event_size() -> None:
+    s = StreamSplitter(10, octets=False)
+    # Flume's testExtractBadEventLarge: cut at eventSize, the rest is the next message.
+    assert s.feed(b"<10> bad bad data bad bad\n") == [(b"<10> bad b", True), (b"ad data ba", True), (b"d bad", False)]
+    assert s.feed(b"\n\n<1>ab") == [] and s.feed(b"c\n") == [(b"<1>abc", False)]
+    assert s.feed(b"<1>tail") == [] and s.finish() == [(b"<1>tail", False)]
+
+
+def test_splitter_octet_counting() -> None:
+    s = StreamSplitter(100)
+    msg = b"<13>1 - h multi\nline"
+    data = b"%d %s" % (len(msg), msg) + b"<14>1 - h plain\n"
+    # byte by byte: frames and lines are found whatever the packet boundaries
+    out = []
+    for i in range(len(data)):
+        out += s.feed(data[i:i + 1])
+    assert out == [(msg, False), (b"<14>1 - h plain", False)]
+    s = StreamSplitter(10)
+    assert s.feed(b"15 <1>abcdefghijkl<2>x\n") == [(b"<1>abcdefg", True), (b"<2>x", False)]
+    assert s.skipped_frames == 1
+
+
+def test_multiport_parser_samples() -> None:
+    p = MultiportParser(clock=lambda: NOW)
+    h, body = p.parse("<34>Oct 11 22:14:15 mymachine su: 'su root' failed")
+    assert h == {"Priority": "34", "Facility": "4", "Severity": "2", "timestamp": utc(2026, 10, 11, 22, 14, 15),
+                 "host": "mymachine"}
+    assert body == "su: 'su root' failed"
+    h, body = p.parse("<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time")
+    assert h == {"Priority": "165", "Facility": "20", "Severity": "5", "Version": "1",
+                 "timestamp": utc(2003, 8, 24, 12, 14, 15), "host": "192.0.2.1"}
+    assert body == "myproc 8710 - - %% It's time"
+    assert p.parse("<13>1985-04-12T23:20:50.52Z localhost x")[0]["timestamp"] == str(
+        calendar.timegm((1985, 4, 12, 23, 20, 50)) * 1000 + 520)
+    assert p.parse("<13>- host x")[0]["timestamp"] == str(NOW)
+    assert p.parse("<13>Feb 30 10:00:00 host x")[0]["timestamp"] == "0"  # unreadable 3164 stamp
+    keep = MultiportParser(keep_fields("all"), clock=lambda: NOW)
+    assert keep.parse("<13>2003-08-24T05:14:15Z localhost snarf?")[1] == "<13>2003-08-24T05:14:15Z localhost snarf?"
+    for bad in ("", "x<13>", "<13>", "<1a>x y z", "<13>2003-08-24T05:14:15Zlocalhost", "<13>2003-13-24T05:14:15Z h x"):
+        try:
+            p.parse(bad)
+        except ParseError:
+            continue
+        raise AssertionError(f"{bad!r} parsed")
+
+
+# -- fuzzing: any bytes give an event (never an exception), bodies and headers stay well-formed --------
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300), st.booleans(), st.sampled_from(["none", "all", "hostname timestamp"]))
+def test_fuzz_syslogutils_parser(raw: bytes, incomplete: bool, keep: str) -> None:
+    e = SyslogParser(keep_fields(keep), clock=lambda: NOW).event(raw, incomplete)
+    assert {"Facility", "Severity"} <= set(e.headers)
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in e.headers.items())
+    assert isinstance(e.body, bytes)
+    if "timestamp" in e.headers:
+        int(e.headers["timestamp"])
+
+
+syslogish = st.builds(
+    lambda pri, ver, stamp, host, msg: f"<{pri}>{ver}{stamp} {host} {msg}",
+    st.integers(0, 999), st.sampled_from(["", "1 "]),
+    st.one_of(st.from_regex(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})?\Z"),
+              st.from_regex(r"\A[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}\Z"), st.just("-")),
+    st.from_regex(r"\A[\w.-]{1,10}\Z"), st.text(max_size=40))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(syslogish, st.text(max_size=80)))
+def test_fuzz_both_parsers_on_syslog_shaped_text(text: str) -> None:
+    e = SyslogParser(clock=lambda: NOW).event(text.encode("utf-8", "surrogatepass"))
+    assert "Facility" in e.headers
+    try:
+        h, body = MultiportParser(clock=lambda: NOW).parse(text)
+    except ParseError:
+        return
+    int(h["timestamp"])
+    assert isinstance(body, str)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.binary(max_size=60), max_size=8), st.integers(10, 40), st.booleans())
+def test_fuzz_splitter_bounded_and_lossless(chunks: list[bytes], size: int, octets: bool) -> None:
+    s = StreamSplitter(size, octets)
+    out = []
+    for c in chunks:
+        out += s.feed(c)
+        assert len(s.buf) <= max(size, 11) and len(s.frame_buf) <= size
+    out += s.finish()
+    for msg, _ in out:
+        assert 0 < len(msg) <= size
+    if not octets:  # newline framing loses nothing but the newlines
+        assert b"".join(m for m, _ in out) == b"".join(chunks).replace(b"\n", b"")
