@@ -15,6 +15,7 @@ import os
 import socket
 import ssl
 import tempfile
+import warnings
 import zlib
 
 RECV_SIZE = 1 << 18
@@ -74,8 +75,13 @@ def _apply_protocols(ctx: ssl.SSLContext, include: list[str], exclude: list[str]
     if not names:
         raise ValueError("include-protocols/exclude-protocols leave no TLS protocol enabled")
     versions = [PROTOCOLS[p] for p in names]
-    ctx.minimum_version = min(versions)
-    ctx.maximum_version = max(versions)
+    with warnings.catch_warnings():  # old protocol names are deprecated; OpenSSL refuses them anyway
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            ctx.minimum_version = max(min(versions), ctx.minimum_version)
+            ctx.maximum_version = max(versions)
+        except (ValueError, ssl.SSLError):
+            pass
 
 
 def _read(path: str) -> bytes:
