@@ -10,6 +10,7 @@ import pytest
 
 from flumepy.core.context import Context
 from flumepy.sinks.file_roll import FileRollSink
+from flumepy.sinks.hdfs import HDFSEventSink
 from flumepy.sinks.logger import LoggerSink, format_event
 from flumepy.sinks.null import NullSink
 from flumepy.testing import SinkContract, make_events
@@ -95,3 +96,48 @@ class TestFileRollSink(SinkContract):
 
     def repair_delivery(self, sink: FileRollSink, workdir: Path) -> None:
         (workdir / "out").unlink()
+
+
+class TestHDFSSinkDataStream(SinkContract):
+    """The hdfs sink on a local directory, rolling every 3 events; files read back in counter order."""
+
+    KEYS = {"hdfs.fileType": "DataStream", "hdfs.rollCount": "3", "hdfs.rollSize": "0", "hdfs.rollInterval": "0"}
+
+    def make_sink(self, workdir: Path, batch_size: int) -> HDFSEventSink:
+        sink = HDFSEventSink("k1")
+        sink.configure(Context(dict(self.KEYS, **{"hdfs.path": str(workdir / "out"),
+                                                  "hdfs.batchSize": str(batch_size)})))
+        return sink
+
+    def read(self, data: bytes) -> list[bytes]:
+        return data.splitlines()
+
+    def delivered(self, sink: HDFSEventSink, workdir: Path) -> list[bytes]:
+        out = workdir / "out"
+        if not out.is_dir():
+            return []
+        files = sorted(out.iterdir(), key=lambda f: int(f.name.split(".")[1]))
+        assert not [f for f in files if f.name.endswith(".tmp")], "stop() left in-use files"
+        return [body for f in files for body in self.read(f.read_bytes())]
+
+    def break_delivery(self, sink: HDFSEventSink, workdir: Path) -> None:
+        out = workdir / "out"
+        if out.is_dir():
+            for f in out.iterdir():
+                f.unlink()
+            out.rmdir()
+        out.write_text("not a directory")
+
+    def repair_delivery(self, sink: HDFSEventSink, workdir: Path) -> None:
+        (workdir / "out").unlink()
+
+
+class TestHDFSSinkSequenceFile(TestHDFSSinkDataStream):
+    """The same with the default fileType (SequenceFile, gzip block compression)."""
+
+    KEYS = {"hdfs.rollCount": "3", "hdfs.rollSize": "0", "hdfs.rollInterval": "0", "hdfs.codeC": "gzip"}
+
+    def read(self, data: bytes) -> list[bytes]:
+        from tests.sinks.hdfs.seqread import parse
+
+        return [v for _, v in parse(data).records]
