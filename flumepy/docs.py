@@ -34,6 +34,7 @@ BASES: dict[str, type] = {
 TITLES = {
     "sources": "Sources", "channels": "Channels", "sinks": "Sinks", "interceptors": "Interceptors",
     "serializers": "Event serializers", "selectors": "Channel selectors", "sinkprocessors": "Sink processors",
+    "deserializers": "Event deserializers",
 }
 # Keys the agent itself reads for every component of a kind (not part of any component's PROPS).
 FRAMEWORK_KEYS = {
@@ -44,6 +45,7 @@ FRAMEWORK_KEYS = {
     "serializers": "`serializer` on sinks that write files (file_roll, hdfs)",
     "selectors": "`<source>.selector.type`",
     "sinkprocessors": "`<agent>.sinkgroups.<group>.sinks`, `processor.type`",
+    "deserializers": "`deserializer` on the spooldir source",
 }
 WHERE = {
     "sources": "a1.sources.r1.type = {t}",
@@ -53,6 +55,7 @@ WHERE = {
     "serializers": "a1.sinks.k1.sink.serializer = {t}",
     "selectors": "a1.sources.r1.selector.type = {t}",
     "sinkprocessors": "a1.sinkgroups.g1.processor.type = {t}",
+    "deserializers": "a1.sources.r1.deserializer = {t}",
 }
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "components.md"
 

@@ -18,10 +18,12 @@ from typing import Any
 from flumepy.core.context import suggest
 from flumepy.core.errors import FlumeError
 
-KINDS = ("sources", "channels", "sinks", "interceptors", "serializers", "selectors", "sinkprocessors")
+KINDS = ("sources", "channels", "sinks", "interceptors", "serializers", "selectors", "sinkprocessors",
+         "deserializers")
 SINGULAR = {
     "sources": "source", "channels": "channel", "sinks": "sink", "interceptors": "interceptor",
     "serializers": "serializer", "selectors": "selector", "sinkprocessors": "sink processor",
+    "deserializers": "deserializer",
 }
 
 # Extras that provide a built-in whose module needs an optional dependency.
@@ -104,6 +106,11 @@ JAVA_CLASSES: dict[str, dict[str, str]] = {
         _O + "serialization.HeaderAndBodyTextEventSerializer$Builder": "header_and_text",
         _O + "serialization.FlumeEventAvroEventSerializer$Builder": "avro_event",
         _O + "sink.hdfs.AvroEventSerializer$Builder": "avro_event",
+    },
+    "deserializers": {
+        _O + "serialization.LineDeserializer$Builder": "line",
+        _O + "serialization.AvroEventDeserializer$Builder": "avro",
+        _O + "sink.solr.morphline.BlobDeserializer$Builder": "blob",
     },
 }
 

@@ -69,7 +69,8 @@ def server_context(settings: dict[str, Any], what: str) -> ssl.SSLContext | None
     if not allowed:
         raise FlumeError(f"{what}: include-protocols/exclude-protocols leave no TLS protocol enabled")
     try:
-        ctx.minimum_version = _VERSIONS[allowed[0]]
+        if allowed[0] in ("TLSv1.2", "TLSv1.3"):  # older minimums are OpenSSL's default floor anyway
+            ctx.minimum_version = _VERSIONS[allowed[0]]
         ctx.maximum_version = _VERSIONS[allowed[-1]]
     except (ValueError, ssl.SSLError):
         pass  # the OpenSSL build refuses old protocols anyway

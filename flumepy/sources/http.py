@@ -119,13 +119,14 @@ class HTTPSource(EventDrivenSource):
             server.socket = ssl_ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
             server.tls = True
         self._server = server
-        self.address = server.server_address[:2]  # type: ignore[assignment]
+        address: tuple[str, int] = server.server_address[:2]  # type: ignore[assignment]
+        self.address = address
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.25},
                                         name=f"http-{self.name}", daemon=True)
         self._thread.start()
         server.start_reaper()
         super().start()
-        log.info("%s listening on %s:%d%s", what, self.address[0], self.address[1], " (TLS)" if ssl_ctx else "")
+        log.info("%s listening on %s:%d%s", what, address[0], address[1], " (TLS)" if ssl_ctx else "")
 
     def stop(self, timeout: float = 5.0) -> None:
         server = self._server

@@ -47,7 +47,7 @@ class MultiportSyslogTcpSource(SyslogTcpSource):
     """Syslog over TCP on several ports, parsed by Flume's SyslogParser."""
 
     TYPE_NAME = "multiport_syslogtcp"
-    PROPS = (
+    PROPS = (  # type: ignore[assignment]
         COMMON_PROPS[0],
         Prop("ports", "list", None, "Space-separated ports to listen on.", required=True),
         *COMMON_PROPS[1:],
@@ -147,8 +147,8 @@ class MultiportSyslogTcpSource(SyslogTcpSource):
             if messages:
                 events = [self.parse_line(raw, inc, charset) for raw, inc in messages]
                 if extra:
-                    for e in events:
-                        e.headers.update(extra)
+                    for ev in events:
+                        ev.headers.update(extra)
                 if not self._deliver(events, server.stopping, peer):
                     return
             if not data:

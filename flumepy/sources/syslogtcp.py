@@ -40,7 +40,7 @@ from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
 from flumepy.core.errors import FlumeError
 from flumepy.core.event import Event
 from flumepy.sources._tls import SSL_PROPS, server_context
-from flumepy.syslog import DEFAULT_EVENT_SIZE, INVALID, STATUS, SyslogParser, StreamSplitter, keep_fields
+from flumepy.syslog import DEFAULT_EVENT_SIZE, INVALID, STATUS, StreamSplitter, SyslogParser, keep_fields
 
 log = logging.getLogger(__name__)
 
@@ -293,8 +293,8 @@ class SyslogTcpSource(EventDrivenSource):
             if messages:
                 events = [parse(raw, inc) for raw, inc in messages]
                 if extra:
-                    for e in events:
-                        e.headers.update(extra)
+                    for ev in events:
+                        ev.headers.update(extra)
                 if not self._deliver(events, server.stopping, peer):
                     return
             if not data:

@@ -156,12 +156,12 @@ class SyslogUdpSource(EventDrivenSource):
                 c["EventReadFail"] += 1  # an empty datagram (Flume: NumberFormatException, dropped)
                 continue
             for line in lines:
-                e = parse(line)
-                if e.headers.get(STATUS) == INVALID:
+                ev = parse(line)
+                if ev.headers.get(STATUS) == INVALID:
                     c["EventReadFail"] += 1
                 if extra:
-                    e.headers.update(extra)
-                events.append(e)
+                    ev.headers.update(extra)
+                events.append(ev)
         if not events:
             return
         c["EventReceivedCount"] += len(events)

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flumepy.syslog import (
-    INCOMPLETE, INVALID, STATUS, MultiportParser, ParseError, StreamSplitter, SyslogParser, keep_fields,
+    INCOMPLETE,
+    INVALID,
+    STATUS,
+    MultiportParser,
+    ParseError,
+    StreamSplitter,
+    SyslogParser,
+    keep_fields,
 )
 
 NOW = calendar.timegm((2026, 11, 27, 12, 0, 0)) * 1000

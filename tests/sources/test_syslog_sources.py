@@ -206,3 +206,25 @@ def _free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_syslogtcp_tls_with_pem_keystore(wire: Callable[..., Wired], tmp_path: Path) -> None:
+    import ssl
+    import subprocess
+
+    pem = tmp_path / "server.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", str(pem), "-out", str(pem)], check=True, capture_output=True)
+    w = started(wire, SyslogTcpSource, ssl="true", keystore=str(pem))
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(w.source.address, timeout=10) as raw, ctx.wrap_socket(raw) as s:
+        s.sendall(R5424 + b"\n")
+    (e,) = collect(w, 1)
+    assert e.body == b"myproc 8710 - - %% It's time to make the do-nuts."
+    # a plain-text client fails its handshake without hurting the source
+    send_tcp(w.source.address, b"<13>1 - h not tls\n")
+    with socket.create_connection(w.source.address, timeout=10) as raw, ctx.wrap_socket(raw) as s:
+        s.sendall(b"<13>1 - h again\n")
+    assert [x.body for x in collect(w, 1)] == [b"again"]
