@@ -286,7 +286,7 @@ class _Connection:
             match = "BOTH"
         else:
             match = "CLIENT"
-        resp = {"match": match, "serverProtocol": None, "serverHash": None, "meta": None}
+        resp: dict[str, object] = {"match": match, "serverProtocol": None, "serverHash": None, "meta": None}
         if match != "BOTH":
             resp["serverProtocol"] = p.PROTOCOL_JSON
             resp["serverHash"] = p.PROTOCOL_MD5

@@ -95,7 +95,7 @@ def test_malformed_frames_close_only_that_connection(wire, caplog, payload: byte
     bad = _raw(w)
     bad.sendall(payload)
     assert _closed(bad)
-    peer = "127.0.0.1:%d" % bad.getsockname()[1]
+    peer = f"127.0.0.1:{bad.getsockname()[1]}"
     wait_until(lambda: any(peer in r.getMessage() and reason in r.getMessage() for r in caplog.records),
                what=f"log naming {peer} and {reason!r}")
     good.append_batch([Event(b"after")])  # the other client keeps flowing
@@ -109,7 +109,7 @@ def test_truncated_frame_logged_when_client_disconnects(wire, caplog) -> None:  
     w = started(wire)
     frame = encode_frame(1, encode_call("appendBatch", encode_events([Event(b"x")]), handshake_request()))
     s = _raw(w)
-    peer = "127.0.0.1:%d" % s.getsockname()[1]
+    peer = f"127.0.0.1:{s.getsockname()[1]}"
     s.sendall(frame[:-3])
     s.close()
     wait_until(lambda: any(peer in r.getMessage() and "middle of a frame" in r.getMessage()
@@ -178,7 +178,7 @@ def make_cert(tmp_path: Path) -> tuple[Path, Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "flumepy-test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
             .not_valid_after(now + datetime.timedelta(days=2)).sign(key, hashes.SHA256()))
@@ -216,3 +216,33 @@ def test_jks_keystore_is_refused_with_conversion_hint(wire, tmp_path: Path) -> N
     w: Wired = wire(AvroSource, {"bind": "127.0.0.1", "port": "0", "ssl": "true", "keystore": str(jks)})
     with pytest.raises(Exception, match="keytool -importkeystore"):
         w.source.start()
+
+
+def test_unknown_client_hash_takes_the_second_handshake_round(wire) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from flumepy.avro import protocol as p
+    from flumepy.avro.framing import FrameDecoder
+
+    w = started(wire)
+    s = _raw(w)
+    other = b"\x11" * 16
+    dec = FrameDecoder()
+
+    def call(hs: dict) -> io.BytesIO:  # type: ignore[type-arg]
+        s.sendall(encode_frame(5, encode_call("appendBatch", encode_events([Event(b"z")]), hs)))
+        got: list = []  # type: ignore[type-arg]
+        while not got:
+            got = dec.feed(s.recv(65536))
+        assert got[0][0] == 5  # the serial is echoed
+        return io.BytesIO(got[0][1])
+
+    fo = call({"clientHash": other, "clientProtocol": None, "serverHash": other, "meta": {}})
+    hs = p.read(fo, p.HANDSHAKE_RESPONSE_SCHEMA)
+    assert (hs["match"], hs["serverHash"], hs["serverProtocol"]) == ("NONE", p.PROTOCOL_MD5, p.PROTOCOL_JSON)
+    assert fo.read() == b""  # nothing but the handshake: the call was not processed
+    fo = call({"clientHash": other, "clientProtocol": p.PROTOCOL_JSON, "serverHash": other, "meta": {}})
+    assert p.read(fo, p.HANDSHAKE_RESPONSE_SCHEMA)["match"] == "CLIENT"
+    assert fo.read() == b"\x00\x00\x00"  # meta {}, no error, OK
+    s.close()
+    assert [e.body for e in w.take()] == [b"z"]
