@@ -23,6 +23,7 @@ from flumepy.core.component import (
     Source,
 )
 from flumepy.core.context import Prop, suggest
+from flumepy.deserializers import EventDeserializer
 from flumepy.registry import JAVA_CLASSES, KINDS, SINGULAR, Registry, UnknownTypeError
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 BASES: dict[str, type] = {
     "sources": Source, "channels": Channel, "sinks": Sink, "interceptors": Interceptor,
     "serializers": EventSerializer, "selectors": ChannelSelector, "sinkprocessors": SinkProcessor,
+    "deserializers": EventDeserializer,
 }
 TITLES = {
     "sources": "Sources", "channels": "Channels", "sinks": "Sinks", "interceptors": "Interceptors",
