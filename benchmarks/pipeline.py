@@ -22,6 +22,7 @@ import time
 PIPELINES = {
     "seq-null": "seq (batch 1000) -> memory -> null (batch 1000)",
     "cat-file_roll": "exec cat FILE (100-byte lines) -> memory -> file_roll (batch 1000)",
+    "taildir-file_roll": "TAILDIR on FILE (100-byte lines) -> memory -> file_roll (batch 1000)",
 }
 
 
@@ -70,6 +71,36 @@ a.sinks.k.sink.rollInterval = 0
 a.sinks.k.sink.batchSize = 1000
 a.sinks.k.channel = c
 """
+    if name == "taildir-file_roll":
+        logs = os.path.join(workdir, "logs")
+        os.makedirs(logs, exist_ok=True)
+        line = b"x" * 99 + b"\n"
+        with open(os.path.join(logs, "app.log"), "wb") as f:
+            chunk = line * 10000
+            for _ in range(events // 10000):
+                f.write(chunk)
+            f.write(line * (events % 10000))
+        out = os.path.join(workdir, "out")
+        os.makedirs(out, exist_ok=True)
+        return f"""
+a.sources = r
+a.channels = c
+a.sinks = k
+a.sources.r.type = TAILDIR
+a.sources.r.filegroups = f1
+a.sources.r.filegroups.f1 = {logs}/app\\.log
+a.sources.r.positionFile = {workdir}/pos.json
+a.sources.r.batchSize = 1000
+a.sources.r.channels = c
+a.channels.c.type = memory
+a.channels.c.capacity = 100000
+a.channels.c.transactionCapacity = 1000
+a.sinks.k.type = file_roll
+a.sinks.k.sink.directory = {out}
+a.sinks.k.sink.rollInterval = 0
+a.sinks.k.sink.batchSize = 1000
+a.sinks.k.channel = c
+"""
     raise SystemExit(f"unknown pipeline {name}")
 
 
@@ -93,7 +124,7 @@ def run_one(name: str, events: int) -> dict[str, float]:
         t1 = time.perf_counter()
         cpu1 = time.process_time()
         agent.stop()
-        body = 100 if name == "cat-file_roll" else 6  # seq bodies are up to 7 digits
+        body = 100 if name in ("cat-file_roll", "taildir-file_roll") else 6  # seq bodies are up to 7 digits
     secs = t1 - t0
     return {
         "events": events,
