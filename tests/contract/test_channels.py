@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flumepy.channels.file import FileChannel
 from flumepy.channels.memory import MemoryChannel
 from flumepy.core.context import Context
 from flumepy.testing import ChannelContract
@@ -26,4 +27,15 @@ class TestMemoryChannelWithByteCapacity(ChannelContract):
         ch = MemoryChannel("c1")
         ch.configure(Context({"capacity": str(capacity), "transactionCapacity": str(transaction_capacity),
                               "keep-alive": "0", "byteCapacity": "10000000"}))
+        return ch
+
+
+class TestFileChannel(ChannelContract):
+    """The durable file channel, with its checkpoint and log in the test's work directory."""
+
+    def make_channel(self, workdir: Path, capacity: int, transaction_capacity: int) -> FileChannel:
+        ch = FileChannel("c1")
+        ch.configure(Context({"capacity": str(capacity), "transactionCapacity": str(transaction_capacity),
+                              "keep-alive": "0", "checkpointDir": str(workdir / "checkpoint"),
+                              "dataDirs": str(workdir / "data"), "minimumRequiredSpace": "0"}))
         return ch
