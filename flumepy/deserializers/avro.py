@@ -44,6 +44,7 @@ class AvroEventDeserializer(EventDeserializer):
 class AvroReader(DeserializerReader):
     def __init__(self, stream: IO[bytes], offset: int, schema_type: str) -> None:
         stream.seek(0)
+        self._stream = stream
         self._blocks = fastavro.block_reader(stream)
         schema = self._blocks.writer_schema
         self._schema = fastavro.parse_schema(schema)
@@ -68,7 +69,7 @@ class AvroReader(DeserializerReader):
         return False
 
     def read(self, n: int) -> list[Event]:
-        out = []
+        out: list[Event] = []
         key, value = self._header
         schema = self._schema
         while len(out) < n:
@@ -87,8 +88,7 @@ class AvroReader(DeserializerReader):
         return out
 
     def _end_offset(self) -> int:
-        fo = self._blocks.fo
-        return int(fo.tell())
+        return int(self._stream.tell())
 
 
 _END = object()

@@ -53,6 +53,7 @@ class LineReader(DeserializerReader):
         self.eof = False
         self.last_unterminated = False  # the final buffered line had no "\n"
         self.carry: list[bytes] = []  # chunks of a split line not yet returned
+        self._carry_end = offset
 
     def _fill(self) -> None:
         data = self.f.read(READ_SIZE)

@@ -120,7 +120,7 @@ def _read_meta(meta: str) -> tuple[str, int] | None:
         offset = 0
         try:
             for rec in r:
-                offset = int(rec["offset"])
+                offset = int(rec["offset"])  # type: ignore[index,call-overload,arg-type]
         except Exception:
             log.warning("spooldir: tracker file %s ends with a damaged record; using offset %d", meta, offset)
         return target, offset
@@ -265,8 +265,8 @@ class SpoolDirectorySource(EventDrivenSource):
             d = stack.pop()
             try:
                 entries = list(os.scandir(d))
-            except OSError as e:
-                log.error("spooldir source %s: cannot list %s: %s", self.name, d, e)
+            except OSError as err:
+                log.error("spooldir source %s: cannot list %s: %s", self.name, d, err)
                 self.counters.values["GenericProcessingFail"] += 1
                 continue
             for e in entries:

@@ -332,9 +332,9 @@ class TaildirSource(EventDrivenSource):
             return {}
         try:
             entries = json.loads(text)
-            out = {}
-            for e in entries:
-                out[int(e["inode"])] = (int(e["pos"]), str(e["file"]))
+            out: dict[int, tuple[int, str]] = {}
+            for entry in entries:
+                out[int(entry["inode"])] = (int(entry["pos"]), str(entry["file"]))
             return out
         except (ValueError, TypeError, KeyError) as e:
             log.error("TAILDIR source %s: position file %s is not valid (%s); files start at %s", self.name,
