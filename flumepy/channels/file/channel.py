@@ -457,11 +457,14 @@ class FileChannel(Channel):
             cache = self._cache
             if cache:
                 events: list[Event | None] = list(map(cache.pop, ptrs, repeat(None)))
-                self._cache_bytes -= sum(map(len, map(_body, filter(None, events))))
+                hits = list(filter(None, events))  # (C-level; ``None in events`` would call Event.__eq__)
+                self._cache_bytes -= sum(map(len, map(_body, hits)))
+                if len(hits) == k:
+                    return ptrs, events
             else:
                 events = [None] * k
-        if None in events:
-            missing = [i for i, e in enumerate(events) if e is None]
+        missing = [i for i, e in enumerate(events) if e is None]
+        if missing:
             got = read_events([ptrs[i] for i in missing], self._fd_for)
             for i, ev in zip(missing, got):
                 if ev is None:
@@ -593,9 +596,8 @@ class _FileTransaction(Transaction):
         if not ch._open:
             raise ChannelError(f"file channel {ch.name} is closed")
         _, events = ch._take(self.txid, self.takes, min(max_events, room))
-        if None in events:
-            return [e for e in events if e is not None]
-        return events  # type: ignore[return-value]
+        got = list(filter(None, events))  # corrupt entries are skipped (and logged by the channel)
+        return got if len(got) != len(events) else events  # type: ignore[return-value]
 
     def _do_commit(self) -> None:
         ch = self.ch

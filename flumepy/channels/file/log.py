@@ -105,22 +105,22 @@ def encode_puts(txid: int, events: Sequence[Event]) -> tuple[list[bytes], list[i
     """
     n = len(events)
     bodies = list(map(_body, events))
+    blens = list(map(len, bodies))
+    payload_head = PAY.pack(PUTS, txid) + COUNT.pack(n)
+    start = REC.size + len(payload_head)
     if any(map(_headers, events)):
         hbs = list(map(encode_headers, map(_headers, events)))
-        crcs = map(_crc32, bodies, map(_crc32, hbs))
         hlens = list(map(len, hbs))
-    else:
-        hbs = list(repeat(b"", n))
-        crcs = map(_crc32, bodies)
-        hlens = list(repeat(0, n))
-    blens = list(map(len, bodies))
-    entries = list(map(_entry_pack, hlens, blens, crcs))
-    payload_head = PAY.pack(PUTS, txid) + COUNT.pack(n)
-    sizes = map(add, map(add, hlens, blens), repeat(ENTRY.size))
-    start = REC.size + len(payload_head)
-    offsets = list(accumulate(sizes, initial=start))[:-1]
-    total = offsets[-1] + ENTRY.size + hlens[-1] + blens[-1] if n else start
-    data = b"".join(chain((payload_head,), chain.from_iterable(zip(entries, hbs, bodies))))
+        entries = map(_entry_pack, hlens, blens, map(_crc32, bodies, map(_crc32, hbs)))
+        sizes = map(add, map(add, hlens, blens), repeat(ENTRY.size))
+        parts = chain.from_iterable(zip(entries, hbs, bodies))
+    else:  # the common case: no headers, fewer per-event steps
+        entries = map(_entry_pack, repeat(0), blens, map(_crc32, bodies))
+        sizes = map(add, blens, repeat(ENTRY.size))
+        parts = chain.from_iterable(zip(entries, bodies))
+    offsets = list(accumulate(sizes, initial=start))
+    total = offsets.pop()
+    data = b"".join(chain((payload_head,), parts))
     return [REC.pack(total - REC.size, _crc32(data)), data], offsets, sum(blens)
 
 
