@@ -51,7 +51,7 @@ def _endpoint(doc: dict[str, Any], protocol: str) -> str | None:
     return str(eps[0]).partition("://")[2] or None if eps else None
 
 
-def lookup_brokers(connect: str, protocol: str = "PLAINTEXT", timeout: float = 10.0) -> str:
+def lookup_brokers(connect: str, protocol: str = "PLAINTEXT", timeout: float = 5.0) -> str:
     """``bootstrap.servers`` (``host:port,...``) from the brokers registered in ZooKeeper."""
     zk = _client(connect, timeout)
     try:
@@ -81,7 +81,7 @@ def lookup_brokers(connect: str, protocol: str = "PLAINTEXT", timeout: float = 1
         zk.close()
 
 
-def read_offsets(connect: str, group: str, topic: str, timeout: float = 10.0) -> dict[int, int]:
+def read_offsets(connect: str, group: str, topic: str, timeout: float = 5.0) -> dict[int, int]:
     """Offsets an old ZooKeeper-based consumer group committed for ``topic`` (partition -> offset)."""
     zk = _client(connect, timeout)
     try:
