@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flumepy.channels.file import FileChannel
 from flumepy.channels.memory import MemoryChannel
+from flumepy.channels.spillablememory import SpillableMemoryChannel
 from flumepy.core.context import Context
 from flumepy.testing import ChannelContract
 
@@ -38,4 +39,26 @@ class TestFileChannel(ChannelContract):
         ch.configure(Context({"capacity": str(capacity), "transactionCapacity": str(transaction_capacity),
                               "keep-alive": "0", "checkpointDir": str(workdir / "checkpoint"),
                               "dataDirs": str(workdir / "data"), "minimumRequiredSpace": "0"}))
+        return ch
+
+
+class TestSpillableMemoryChannelMemoryOnly(ChannelContract):
+    """SPILLABLEMEMORY with overflowCapacity = 0: a memory channel."""
+
+    def make_channel(self, workdir: Path, capacity: int, transaction_capacity: int) -> SpillableMemoryChannel:
+        ch = SpillableMemoryChannel("c1")
+        ch.configure(Context({"memoryCapacity": str(capacity), "overflowCapacity": "0", "overflowTimeout": "0",
+                              "transactionCapacity": str(transaction_capacity)}))
+        return ch
+
+
+class TestSpillableMemoryChannelOverflowOnly(ChannelContract):
+    """SPILLABLEMEMORY with memoryCapacity = 0: every event goes through the overflow file channel."""
+
+    def make_channel(self, workdir: Path, capacity: int, transaction_capacity: int) -> SpillableMemoryChannel:
+        ch = SpillableMemoryChannel("c1")
+        ch.configure(Context({"memoryCapacity": "0", "overflowCapacity": str(capacity), "overflowTimeout": "0",
+                              "transactionCapacity": str(transaction_capacity), "keep-alive": "0",
+                              "checkpointDir": str(workdir / "checkpoint"), "dataDirs": str(workdir / "data"),
+                              "minimumRequiredSpace": "0"}))
         return ch
