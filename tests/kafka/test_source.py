@@ -75,7 +75,9 @@ def test_full_channel_means_records_are_read_again_not_skipped(kafka_broker) -> 
     topic = kafka_broker.create_topic(unique("src"), partitions=2)
     values = [b"m%04d" % i for i in range(600)]
     kafka_broker.produce(topic, values)
-    conf = _source_conf(kafka_broker, topic, unique("g"), "a1.sources.r1.batchSize = 50\n",
+    conf = _source_conf(kafka_broker, topic, unique("g"), "a1.sources.r1.batchSize = 50\n"
+                        "a1.sources.r1.maxBackoffSleep = 100\n"
+                        "a1.sources.r1.kafka.consumer.fetch.wait.max.ms = 100\n",  # quick re-reads after a seek
                         sink="a1.sinks.k1.type = flumepy.testing.mocks.SlowSink\na1.sinks.k1.delayMs = 30\n"
                              "a1.sinks.k1.batchSize = 20\n")
     conf = conf.replace("capacity = 10000", "capacity = 60").replace("transactionCapacity = 1000",
