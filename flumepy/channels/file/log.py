@@ -3,7 +3,8 @@
 Format (all integers little-endian; see docs/file-channel.md)::
 
     file   := FILE_MAGIC (8 bytes) fileid (u32) reserved (u32) record*
-    record := length (u32) crc32 (u32) payload[length]       crc32 = zlib.crc32(payload)
+    record := length (u32) crc32 (u32) payload[length]
+              crc32 = zlib.crc32(payload); for PUTS: zlib.crc32(type, txid, count, entry headers)
     payload:= type (u8) txid (u64) body
       PUTS     body := count (u32) entry*        entry := hlen (u32) blen (u32) crc (u32) headers body
       TAKES    body := count (u32) pointer (u64)*
@@ -111,17 +112,20 @@ def encode_puts(txid: int, events: Sequence[Event]) -> tuple[list[bytes], list[i
     if any(map(_headers, events)):
         hbs = list(map(encode_headers, map(_headers, events)))
         hlens = list(map(len, hbs))
-        entries = map(_entry_pack, hlens, blens, map(_crc32, bodies, map(_crc32, hbs)))
+        entries = list(map(_entry_pack, hlens, blens, map(_crc32, bodies, map(_crc32, hbs))))
         sizes = map(add, map(add, hlens, blens), repeat(ENTRY.size))
-        parts = chain.from_iterable(zip(entries, hbs, bodies))
+        parts = list(chain.from_iterable(zip(entries, hbs, bodies)))
     else:  # the common case: no headers, fewer per-event steps
-        entries = map(_entry_pack, repeat(0), blens, map(_crc32, bodies))
+        entries = list(map(_entry_pack, repeat(0), blens, map(_crc32, bodies)))
         sizes = map(add, blens, repeat(ENTRY.size))
-        parts = chain.from_iterable(zip(entries, bodies))
+        parts = list(chain.from_iterable(zip(entries, bodies)))
     offsets = list(accumulate(sizes, initial=start))
     total = offsets.pop()
-    data = b"".join(chain((payload_head,), parts))
-    return [REC.pack(total - REC.size, _crc32(data)), data], offsets, sum(blens)
+    # The record CRC covers the fixed part and the entry headers; each entry header carries the CRC of
+    # its event, so every byte is covered without hashing the bodies twice.  Bodies are not copied
+    # into one buffer: the writer hands the parts to writev.
+    crc = _crc32(b"".join(entries), _crc32(payload_head))
+    return [REC.pack(total - REC.size, crc), payload_head, *parts], offsets, sum(blens)
 
 
 def encode_record(rtype: int, txid: int, body: bytes = b"") -> bytes:
@@ -135,8 +139,8 @@ def encode_takes(txid: int, pointers: Sequence[int]) -> bytes:
 
 # -- reading events back -------------------------------------------------------------------------
 
-class CorruptEvent(Exception):
-    """An event entry failed its checksum or lies outside its file."""
+class _BadCrc(Exception):
+    """A record or event failed its checksum during a scan."""
 
 
 def read_events(pointers: Sequence[int], fd_for: Callable[[int], int | None], chunk: int = 1 << 18) -> list[Event | None]:
@@ -270,10 +274,7 @@ class LogWriter:
             commit = encode_record(COMMIT, txid, SEQ.pack(seq))
             start = self.pos
             try:
-                parts = [*chunks, commit]
-                n = os.writev(self.fd, parts)
-                if n < size:
-                    _write_all(self.fd, b"".join(parts)[n:])
+                _writev_all(self.fd, [*chunks, commit])
             except OSError as e:
                 # A partial write leaves a torn record; start a new file so nothing follows it.
                 self._rotate_next = True
@@ -341,6 +342,18 @@ class LogWriter:
                 self.fd = -1
 
 
+IOV_MAX = 1024
+
+
+def _writev_all(fd: int, parts: list[bytes]) -> None:
+    for i in range(0, len(parts), IOV_MAX):
+        group = parts[i:i + IOV_MAX]
+        n = os.writev(fd, group)
+        want = sum(map(len, group))
+        if n < want:  # a short write (rare on regular files): finish the group byte by byte
+            _write_all(fd, b"".join(group)[n:])
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -394,9 +407,6 @@ def scan_file(path: str, fileid: int, start: int = HEADER_SIZE) -> ScanResult:
             if length < PAY.size or end > size:
                 res.torn_at, res.reason = pos, f"record length {length} runs past the end of the file"
                 break
-            if _crc32(mm[pos + REC.size:end]) != crc:
-                res.torn_at, res.reason = pos, "record checksum mismatch"
-                break
             rtype, txid = PAY.unpack_from(mm, pos + REC.size)
             body = pos + REC.size + PAY.size
             try:
@@ -404,13 +414,23 @@ def scan_file(path: str, fileid: int, start: int = HEADER_SIZE) -> ScanResult:
                     (count,) = COUNT.unpack_from(mm, body)
                     e = body + COUNT.size
                     ptrs = []
+                    metas = []
                     for _ in range(count):
-                        hlen, blen, _c = _entry_unpack(mm, e)
+                        if e + ENTRY.size > end:
+                            raise ValueError("entries run past the record")
+                        hlen, blen, ecrc = _entry_unpack(mm, e)
+                        metas.append(mm[e:e + ENTRY.size])
+                        if _crc32(mm[e + ENTRY.size:e + ENTRY.size + hlen + blen]) != ecrc:
+                            raise _BadCrc(f"checksum mismatch of the event at offset {e}")
                         ptrs.append(base | e)
                         e += ENTRY.size + hlen + blen
                     if e != end:
                         raise ValueError("entries do not fill the record")
+                    if _crc32(b"".join(metas), _crc32(mm[pos + REC.size:body + COUNT.size])) != crc:
+                        raise _BadCrc("record checksum mismatch")
                     open_tx.setdefault(txid, ([], []))[0].extend(ptrs)
+                elif _crc32(mm[pos + REC.size:end]) != crc:
+                    raise _BadCrc("record checksum mismatch")
                 elif rtype == TAKES:
                     (count,) = COUNT.unpack_from(mm, body)
                     if body + COUNT.size + 8 * count != end:
@@ -425,6 +445,9 @@ def scan_file(path: str, fileid: int, start: int = HEADER_SIZE) -> ScanResult:
                     open_tx.pop(txid, None)
                 else:
                     raise ValueError(f"unknown record type {rtype}")
+            except _BadCrc as e:
+                res.torn_at, res.reason = pos, str(e)
+                break
             except (struct.error, ValueError) as e:
                 res.torn_at, res.reason = pos, f"malformed record ({e})"
                 break

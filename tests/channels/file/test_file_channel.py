@@ -230,7 +230,7 @@ def test_corrupt_bytes_in_the_middle_of_a_record_end_that_file_with_a_warning(
         f.write(b"\xde\xad")
     with caplog.at_level(logging.WARNING):
         ch = started(tmp_path)
-    assert f"torn or corrupt record at offset {mid} (record checksum mismatch)" in caplog.text
+    assert f"torn or corrupt record at offset {mid} (checksum mismatch of the event at offset" in caplog.text
     assert bodies(take_all(ch)) == bodies(make_events(3))
     ch.stop()
 
@@ -329,3 +329,33 @@ def test_counters(tmp_path: Path) -> None:
     assert snap["EventPutSuccessCount"] == "10" and snap["EventTakeSuccessCount"] == "4"
     assert int(snap["ReplayCount"]) == 1 and int(snap["CheckpointWriteCount"]) >= 1
     ch.stop()
+
+
+def test_a_flipped_byte_anywhere_in_the_last_transaction_drops_just_that_transaction(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    src = tmp_path / "src"
+    ch = started(src)
+    put_all(ch, make_events(3))
+    start = ch._writers[0].pos
+    put_all(ch, [Event(b"last-a", {"k": "v"}), Event(b"last-b")])
+    end = ch._writers[0].pos
+    fid, path = list_logs(str(src / "data"))[-1]
+    crash(ch)
+    name = os.path.basename(path)
+    for off in range(start, end):
+        work = tmp_path / f"flip{off}"
+        shutil.copytree(src, work)
+        with open(work / "data" / name, "r+b") as f:
+            f.seek(off)
+            b = f.read(1)
+            f.seek(off)
+            f.write(bytes([b[0] ^ 0x40]))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            ch = started(work)
+        got = bodies(take_all(ch))
+        ch.stop()
+        shutil.rmtree(work)
+        assert got == bodies(make_events(3)), f"flip at {off}"
+        assert f"{name}: torn or corrupt record at offset" in caplog.text, f"flip at {off}"
