@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from flumepy.registry import Registry
+from tests.fixtures.hdfs import HdfsCluster, SharedCluster, acquire_shared
 from tests.util import AgentProcess
 
 
@@ -52,3 +53,20 @@ def zookeeper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     zk = ZooKeeper(tmp_path_factory.mktemp("zookeeper")).start()
     yield zk
     zk.stop()
+
+
+@pytest.fixture(scope="session")
+def hdfs_cluster() -> Iterator[SharedCluster]:
+    """A real HDFS (NameNode + DataNode on 127.0.0.1) shared by every xdist worker of the run; started on
+    first use, stopped when the last worker ends. Don't stop its DataNode: use hdfs_private_cluster."""
+    cluster = acquire_shared()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def hdfs_private_cluster(tmp_path: Path) -> Iterator[HdfsCluster]:
+    """A cluster of this test's own (~10 s to start), for stopping/restarting the DataNode or NameNode."""
+    cluster = HdfsCluster(tmp_path / "hdfs").start()
+    yield cluster
+    cluster.stop()
