@@ -14,9 +14,10 @@ Rolls by ``rollInterval`` and ``idleTimeout`` are checked each time the runner c
 (at most the runner's 5 s backoff late); count and size rolls happen before the event that would
 exceed them, as in Flume.
 
-Beyond Flume: on start the sink renames in-use files (``.tmp``) left by a crash under the
-escape-free part of ``hdfs.path`` (recovering the HDFS lease first), so no data stays hidden;
-``hdfs.recoverInUseFiles = false`` turns this off.  ``hdfs.fileType = Parquet`` writes Parquet.
+Beyond Flume: when it first runs, the sink renames in-use files (``.tmp``) left by a crash under
+the escape-free part of ``hdfs.path`` (recovering the HDFS lease first), so no data stays hidden;
+if the filesystem is unreachable it tries again every 30 s.  ``hdfs.recoverInUseFiles = false``
+turns this off.  ``hdfs.fileType = Parquet`` writes Parquet.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from flumepy.sinks.hdfs.writers import (
 log = logging.getLogger(__name__)
 
 _SECURITY = "Kerberos/proxy users are not supported; use an unsecured cluster or WebHDFS with a gateway"
+RECOVERY_RETRY = 30  # seconds between attempts to recover in-use files when the filesystem fails
 _PARQUET_CODECS = ("none", "snappy", "gzip", "zstd", "lz4", "brotli")
 
 
@@ -124,6 +126,7 @@ class HDFSEventSink(Sink):
         self._bctx: BucketContext | None = None
         self._stopped = True
         self._full_prefix = ""
+        self._recovery_due: float | None = None
 
     # -- configuration -------------------------------------------------------------------------
     def configure(self, ctx: Context) -> None:
@@ -207,11 +210,8 @@ class HDFSEventSink(Sink):
         self._stopped = False
         super().start()
         log.info("hdfs sink %s writing %s files to %s", self.name, self.file_type.name, fs.url(self._root))
-        if s["hdfs.recoverInUseFiles"]:
-            try:
-                self.recover_in_use_files()
-            except Exception as e:  # noqa: BLE001 - recovery must not keep the sink from running
-                log.warning("hdfs sink %s: looking for in-use files left by a crash failed: %s", self.name, e)
+        # In-use files a crash left are recovered by the first process() call (never blocking start()).
+        self._recovery_due = self.clock() if s["hdfs.recoverInUseFiles"] else None
 
     def stop(self) -> None:
         with self._lock:
@@ -285,8 +285,20 @@ class HDFSEventSink(Sink):
     # -- processing --------------------------------------------------------------------------------
     def process(self) -> Status:
         with self._lock:
-            self._check_timers(self.clock())
+            now = self.clock()
+            if self._recovery_due is not None and now >= self._recovery_due:
+                self._try_recovery(now)
+            self._check_timers(now)
             return self.drain(self.batch_size, self._write)
+
+    def _try_recovery(self, now: float) -> None:
+        try:
+            self.recover_in_use_files()
+            self._recovery_due = None
+        except Exception as e:  # noqa: BLE001 - recovery must not keep the sink from running
+            self._recovery_due = now + RECOVERY_RETRY
+            log.warning("hdfs sink %s: looking for in-use files left by a crash failed (retrying in %ds): %s",
+                        self.name, RECOVERY_RETRY, e)
 
     def _check_timers(self, now: float) -> None:
         s = self.settings
@@ -422,14 +434,18 @@ class HDFSEventSink(Sink):
         recursive = not template.is_constant
         if recursive:
             base = base[:base.rfind("/") + 1] or "/"
-        if not fs.exists(base):
+        call = self._call
+        if not call(lambda: fs.exists(base), f"checking {fs.url(base)}"):
             return []
+        mine = {b.in_use_path for b in self._buckets.values() if b.is_open} | {p.in_use for p in self._pending}
         recovered: list[str] = []
         todo, seen = [base], 0
         while todo and seen < max_dirs:
             d = todo.pop()
             seen += 1
-            for info in fs.list(d):
+            for info in call(lambda d=d: fs.list(d), f"listing {fs.url(d)}"):
+                if info.path in mine:
+                    continue
                 name = info.path.rstrip("/").rsplit("/", 1)[-1]
                 if info.is_dir:
                     if recursive:
@@ -446,15 +462,16 @@ class HDFSEventSink(Sink):
         return recovered
 
     def _recover_one(self, fs: FileSystem, in_use: str, final: str) -> bool:
-        if fs.exists(final):
+        call = self._call
+        if call(lambda: fs.exists(final), f"checking {fs.url(final)}"):
             log.warning("hdfs sink %s: in-use file %s left by a crash was not renamed: %s exists", self.name,
                         fs.url(in_use), fs.url(final))
             return False
         for attempt in range(20):
-            if fs.recover_lease(in_use):
+            if call(lambda: fs.recover_lease(in_use), f"recovering the lease of {fs.url(in_use)}"):
                 break
             self.sleep(min(0.25 * (attempt + 1), 2.0))
-        fs.rename(in_use, final)
+        call(lambda: fs.rename(in_use, final), f"renaming {fs.url(in_use)}")
         log.warning("hdfs sink %s: renamed %s, left open by an earlier crash, to %s", self.name, fs.url(in_use),
                     fs.url(final))
         return True

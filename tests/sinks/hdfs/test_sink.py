@@ -338,6 +338,8 @@ def test_in_use_files_left_by_a_crash_are_renamed_on_start(tmp_path: Path) -> No
     (crashed.out / "x" / "2023" / "other.1.tmp").write_bytes(b"not ours")
     restarted = make_rig(tmp_path, keys)
     try:
+        assert restarted.files() == crashed.files() | {"x/2023/other.1.tmp": b"not ours"}  # start() does no I/O
+        restarted.drain()  # the first process() call recovers
         assert restarted.files() == {
             f"x/2023/FlumeData.{MS + 1}": b"a\nb\n", f"x/2023/FlumeData.{MS + 2}": b"c\n",
             f"y/2023/FlumeData.{MS + 1}": b"d\n", "x/2023/other.1.tmp": b"not ours"}
@@ -349,6 +351,7 @@ def test_recovery_can_be_switched_off(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "FlumeData.5.tmp").write_bytes(b"x")
     r = make_rig(tmp_path, ds(recoverInUseFiles="false"))
+    r.drain()
     r.sink.stop()
     assert r.files() == {"FlumeData.5.tmp": b"x"}
 
