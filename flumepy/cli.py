@@ -240,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     from flumepy.avro.cli import add_parser as add_avro_client
 
     add_avro_client(sub)
+
+    from flumepy.hdfs_tools import add_parser as add_hdfs_tools
+
+    add_hdfs_tools(sub)
     return p
 
 
