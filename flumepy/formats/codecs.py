@@ -12,6 +12,7 @@ from __future__ import annotations
 import bz2
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Codec", "CODECS", "codec_for", "UnknownCodecError"]
 
@@ -38,6 +39,7 @@ class Codec:
         """Inverse of compress, accepting concatenated streams (as Hadoop and CompressedStream write them)."""
         out = []
         while data:
+            d: Any
             if self.wbits:
                 d = zlib.decompressobj(self.wbits)
             else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from flumepy.core.event import Event
@@ -98,9 +99,9 @@ class BucketWriter:
             final = join_path(self.directory, name)
             in_use = join_path(self.directory, f"{ctx.in_use_prefix}{name}{ctx.in_use_suffix}")
             try:
-                if in_use != final and ctx.call(lambda p=final: ctx.fs.exists(p), f"checking {ctx.fs.url(final)}"):
+                if in_use != final and ctx.call(partial(ctx.fs.exists, final), f"checking {ctx.fs.url(final)}"):
                     continue  # a file of an earlier bucket writer with the same millis counter
-                self.stream = ctx.call(lambda p=in_use: ctx.fs.create(p), f"creating {ctx.fs.url(in_use)}")
+                self.stream = ctx.call(partial(ctx.fs.create, in_use), f"creating {ctx.fs.url(in_use)}")
             except FileExistsError:
                 continue
             except Exception:

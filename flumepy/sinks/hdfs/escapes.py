@@ -17,7 +17,7 @@ import re
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 __all__ = ["Template", "compile_template", "round_down", "HostInfo", "TIME_ESCAPES"]
 
@@ -130,7 +130,7 @@ class Template:
                     out.append(str(ts_ms))
                 else:
                     if d is None:
-                        d = datetime.fromtimestamp(ts_ms / 1000.0, tz or timezone.utc)
+                        d = datetime.fromtimestamp(ts_ms / 1000.0, tz or UTC)
                         if tz is None:
                             d = d.astimezone()  # the machine's local zone
                     out.append(TIME_ESCAPES[value](d))
@@ -177,7 +177,7 @@ def round_down(ts_ms: int, unit: str, value: int, tz: tzinfo | None) -> int:
     if unit == "second":
         step = value * 1000
         return ts_ms - ts_ms % step
-    d = datetime.fromtimestamp(ts_ms / 1000.0, tz or timezone.utc)
+    d = datetime.fromtimestamp(ts_ms / 1000.0, tz or UTC)
     if tz is None:
         d = d.astimezone()
     if unit == "minute":

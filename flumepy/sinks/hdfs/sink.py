@@ -31,6 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from datetime import timedelta, timezone, tzinfo
+from functools import partial
 from typing import Any
 
 from flumepy.core.component import Sink, Status
@@ -443,7 +444,7 @@ class HDFSEventSink(Sink):
         while todo and seen < max_dirs:
             d = todo.pop()
             seen += 1
-            for info in call(lambda d=d: fs.list(d), f"listing {fs.url(d)}"):
+            for info in call(partial(fs.list, d), f"listing {fs.url(d)}"):
                 if info.path in mine:
                     continue
                 name = info.path.rstrip("/").rsplit("/", 1)[-1]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from flumepy.sinks.hdfs.escapes import HostInfo, compile_template, round_down
 
-UTC = timezone.utc
+UTC = UTC
 # 2024-01-05 13:04:05.678 UTC, a Friday
 TS = int(datetime(2024, 1, 5, 13, 4, 5, 678000, tzinfo=UTC).timestamp() * 1000)
 

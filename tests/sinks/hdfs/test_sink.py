@@ -16,7 +16,7 @@ from flumepy.core.errors import ConfigError, EventDeliveryError
 from flumepy.core.event import Event
 from flumepy.sinks.hdfs import HDFSEventSink
 from tests.sinks.hdfs.seqread import parse
-from tests.sinks.hdfs.util import T0, FlakyFileSystem, Faults, gunzip, lines, make_rig, seq_bodies
+from tests.sinks.hdfs.util import T0, Faults, FlakyFileSystem, gunzip, lines, make_rig
 
 MS = int(T0 * 1000)
 DS = {"hdfs.fileType": "DataStream", "hdfs.rollInterval": "0", "hdfs.rollSize": "0", "hdfs.rollCount": "0"}
