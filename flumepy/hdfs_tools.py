@@ -223,6 +223,18 @@ def decoder_for(name: str, head: bytes, keys: bool = False) -> Decoder:
     return TextDecoder()
 
 
+MAGICS = (b"SEQ", b"\x1f\x8b", b"BZh", b"PAR1", b"Obj\x01")
+
+
+def _decidable(head: bytes) -> bool:
+    """Enough bytes to tell the format (a growing text file is decided after its first byte)."""
+    if len(head) >= SNIFF:
+        return True
+    if not head or any(m.startswith(head) for m in MAGICS):
+        return False
+    return not (head.startswith(b"BZh") and len(head) < 10)
+
+
 class AutoDecoder(Decoder):
     """Buffers the first bytes until the format can be told, then hands over to the right decoder."""
 
@@ -235,7 +247,7 @@ class AutoDecoder(Decoder):
     def feed(self, data: bytes) -> list[bytes]:
         if self._inner is None:
             self._head += data
-            if len(self._head) < SNIFF:
+            if not _decidable(self._head):
                 return []
             self._inner = decoder_for(self.name, self._head, self._keys)
             data, self._head = self._head, b""
