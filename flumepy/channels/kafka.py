@@ -25,7 +25,14 @@ from flumepy.core.errors import ChannelError, FlumeError
 from flumepy.core.event import Event
 from flumepy.core.transaction import Transaction
 from flumepy.kafka import avro
-from flumepy.kafka.client import FORCED_CONSUMER, describe_error, import_confluent, passthrough, resolve_bootstrap
+from flumepy.kafka.client import (
+    FORCED_CONSUMER,
+    callbacks,
+    describe_error,
+    import_confluent,
+    passthrough,
+    resolve_bootstrap,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +113,7 @@ class KafkaChannel(Channel):
         self.servers = resolve_bootstrap(self.bootstrap, self.zookeeper, self.producer_config)
         try:
             self._producer = ck.Producer({**self.producer_config, "bootstrap.servers": self.servers,
-                                          "error_cb": self._on_error})
+                                          **callbacks(f"kafka channel {self.name}")})
         except ck.KafkaException as e:
             raise FlumeError(f"kafka channel {self.name}: bad producer settings: {e}") from None
         log.info("kafka channel %s: topic %s at %s", self.name, self.topic, self.servers)
@@ -133,8 +140,6 @@ class KafkaChannel(Channel):
     def transaction(self) -> Transaction:
         return _KafkaTransaction(self)
 
-    def _on_error(self, err: Any) -> None:
-        log.warning("kafka channel %s: %s", self.name, describe_error(err))
 
     # -- for transactions ----------------------------------------------------------------------
     def consumer(self) -> Any:
@@ -146,7 +151,8 @@ class KafkaChannel(Channel):
         if self.lifecycle != "START":
             raise ChannelError(f"kafka channel {self.name} is not started")
         try:
-            c = ck.Consumer({**self.consumer_config, "bootstrap.servers": self.servers, "error_cb": self._on_error})
+            c = ck.Consumer({**self.consumer_config, "bootstrap.servers": self.servers,
+                             **callbacks(f"kafka channel {self.name}")})
         except ck.KafkaException as e:
             raise ChannelError(f"kafka channel {self.name}: bad consumer settings: {e}") from None
         c.subscribe([self.topic], on_assign=self._on_assign)

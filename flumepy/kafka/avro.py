@@ -41,4 +41,4 @@ def decode(data: bytes) -> Event:
         raise ValueError(f"not a Flume Avro event ({type(e).__name__}: {e})") from None
     if buf.tell() != len(data):
         raise ValueError(f"not a Flume Avro event ({len(data) - buf.tell()} bytes left over)")
-    return Event(rec["body"], dict(rec["headers"]))  # type: ignore[call-overload,index]
+    return Event(rec["body"], dict(rec["headers"]))  # type: ignore[arg-type,call-overload,index]

@@ -69,3 +69,41 @@ def describe_error(err: Any) -> str:
         return f"{err.name()}: {err.str()}"
     except Exception:
         return str(err)
+
+
+class _RdkafkaLog:
+    """librdkafka's own log lines (served during poll calls), at DEBUG under flumepy.kafka.librdkafka:
+    errors worth a user's attention come through the error callback instead."""
+
+    def __init__(self) -> None:
+        self._log = logging.getLogger("flumepy.kafka.librdkafka")
+
+    def log(self, level: int, fmt: str, *args: Any) -> None:
+        if self._log.isEnabledFor(logging.DEBUG):
+            self._log.debug(fmt, *args)
+
+
+class ErrorReporter:
+    """A client's error callback: one WARNING per distinct error every ``quiet`` seconds (a broker that
+    is down makes librdkafka report the same connection error on every retry)."""
+
+    def __init__(self, what: str, quiet: float = 30.0) -> None:
+        self.what = what
+        self.quiet = quiet
+        self._last: dict[str, float] = {}
+
+    def __call__(self, err: Any) -> None:
+        import time
+
+        text = describe_error(err)
+        now = time.monotonic()
+        if now - self._last.get(text, -1e9) < self.quiet:
+            log.debug("%s: %s", self.what, text)
+            return
+        self._last[text] = now
+        log.warning("%s: %s", self.what, text)
+
+
+def callbacks(what: str) -> dict[str, Any]:
+    """Client settings routing librdkafka's errors and log lines into logging, for ``what`` (a component)."""
+    return {"error_cb": ErrorReporter(what), "logger": _RdkafkaLog()}

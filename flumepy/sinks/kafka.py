@@ -22,7 +22,7 @@ from flumepy.core.context import Context, Prop
 from flumepy.core.errors import EventDeliveryError, FlumeError
 from flumepy.core.event import Event
 from flumepy.kafka import avro
-from flumepy.kafka.client import describe_error, import_confluent, passthrough
+from flumepy.kafka.client import callbacks, describe_error, import_confluent, passthrough
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class KafkaSink(Sink):
         ck = import_confluent()
         self._stopping.clear()
         try:
-            self._producer = ck.Producer({**self.config, "error_cb": self._on_error})
+            self._producer = ck.Producer({**self.config, **callbacks(f"kafka sink {self.name}")})
         except ck.KafkaException as e:
             raise FlumeError(f"kafka sink {self.name}: bad producer settings: {e}") from None
         log.info("kafka sink %s: producing to %s at %s", self.name, self.settings["kafka.topic"],
@@ -99,8 +99,6 @@ class KafkaSink(Sink):
                             self.name, left)
         super().stop()
 
-    def _on_error(self, err: Any) -> None:
-        log.warning("kafka sink %s: %s", self.name, describe_error(err))
 
     def process(self) -> Status:
         try:

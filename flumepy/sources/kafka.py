@@ -24,7 +24,14 @@ from flumepy.core.context import Context, Prop
 from flumepy.core.errors import ChannelError, FlumeError
 from flumepy.core.event import Event
 from flumepy.kafka import avro
-from flumepy.kafka.client import FORCED_CONSUMER, describe_error, import_confluent, passthrough, resolve_bootstrap
+from flumepy.kafka.client import (
+    FORCED_CONSUMER,
+    callbacks,
+    describe_error,
+    import_confluent,
+    passthrough,
+    resolve_bootstrap,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +114,7 @@ class KafkaSource(PollableSource):
         ck = import_confluent()
         servers = resolve_bootstrap(self.bootstrap, self.zookeeper, self.config)
         conf: dict[str, Any] = {**self.config, "bootstrap.servers": servers, "group.id": self.group,
-                                "error_cb": self._on_error}
+                                **callbacks(f"kafka source {self.name}")}
         if self.zookeeper and self.settings["migrateZookeeperOffsets"] and self.topics:
             self._migrate_offsets(ck, conf)
         try:
@@ -133,8 +140,6 @@ class KafkaSource(PollableSource):
                 self._assigned.clear()
         super().stop()
 
-    def _on_error(self, err: Any) -> None:
-        log.warning("kafka source %s: %s", self.name, describe_error(err))
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         self._assigned.update((p.topic, p.partition) for p in partitions)
@@ -153,7 +158,7 @@ class KafkaSource(PollableSource):
         from flumepy.kafka.zookeeper import read_offsets
 
         assert self.zookeeper is not None
-        consumer = ck.Consumer({k: v for k, v in conf.items() if k != "error_cb"})
+        consumer = ck.Consumer(conf)
         try:
             for topic in self.topics:
                 old = read_offsets(self.zookeeper, self.group, topic)

@@ -90,7 +90,7 @@ def test_two_agents_share_one_kafka_channel(kafka_broker, agent_process, tmp_pat
         a1.channels.c1.kafka.consumer.session.timeout.ms = 6000
         a1.channels.c1.kafka.consumer.heartbeat.interval.ms = 1000
     """
-    producer_conf = write_conf(tmp_path, f"""
+    producer_conf = write_conf(tmp_path, """
         a1.sources = r1
         a1.channels = c1
         a1.sources.r1.type = seq
@@ -122,4 +122,4 @@ def test_two_agents_share_one_kafka_channel(kafka_broker, agent_process, tmp_pat
     wait_until(lambda: len(set(lines())) >= 3000, 60, what="3000 events through the Kafka channel")
     assert a.terminate() == 0 and b.terminate() == 0
     got = set(lines())
-    assert got == {"{origin=agent-a} %d" % i for i in range(3000)}
+    assert got == {f"{{origin=agent-a}} {i}" for i in range(3000)}
