@@ -240,36 +240,83 @@ class KafkaSource(PollableSource):
                     headers[target] = hv.decode("utf-8", "replace")
         return Event(body, headers)
 
+    def _convert(self, msgs: list[Any]) -> tuple[list[Event], dict[tuple[str, int], int], dict[tuple[str, int], int]]:
+        """Events for ``msgs`` plus the first and last offset of every partition in the batch."""
+        first: dict[tuple[str, int], int] = {}
+        last: dict[tuple[str, int], int] = {}
+        events: list[Event] = []
+        if self.settings["useFlumeEventFormat"] or self.header_map:
+            for m in msgs:
+                tp = (m.topic(), m.partition())
+                if tp not in first:
+                    first[tp] = m.offset()
+                last[tp] = m.offset()
+            try:
+                return [self._to_event(m) for m in msgs], first, last
+            except _BadRecord as e:
+                raise _BadBatch(first, str(e)) from None
+        # Hot path (plain records): one pass, header strings built directly.
+        topic_header = self.settings["topicHeader"] if self.settings["setTopicHeader"] else None
+        append = events.append
+        now = None
+        cur: tuple[str, int] | None = None
+        pstr = ""
+        prev = off = 0
+        for m in msgs:
+            topic = m.topic()
+            part = m.partition()
+            off = m.offset()
+            if cur is None or cur[1] != part or cur[0] != topic:  # records come in runs per partition
+                if cur is not None:
+                    last[cur] = prev
+                cur = (topic, part)
+                pstr = str(part)
+                if cur not in first:
+                    first[cur] = off
+            prev = off
+            ts_type, ts = m.timestamp()
+            if not ts_type or ts < 0:
+                if now is None:
+                    now = str(int(time.time() * 1000))
+                tss = now
+            else:
+                tss = str(ts)
+            h = {"timestamp": tss, "partition": pstr, "offset": str(off)}
+            if topic_header is not None:
+                h[topic_header] = topic
+            key = m.key()
+            if key is not None:
+                h["key"] = key.decode("utf-8", "replace")
+            append(Event(m.value() or b"", h))
+        if cur is not None:
+            last[cur] = off
+        return events, first, last
+
     def _process(self, consumer: Any) -> Status:
         c = self.counters.values
         msgs = self._collect(consumer)
         if not msgs:
             c["KafkaEmptyCount"] += 1
             return Status.BACKOFF
-        first: dict[tuple[str, int], int] = {}
-        last: dict[tuple[str, int], int] = {}
-        for m in msgs:
-            tp = (m.topic(), m.partition())
-            first.setdefault(tp, m.offset())
-            last[tp] = m.offset()
         try:
-            events = [self._to_event(m) for m in msgs]
-        except _BadRecord as e:
+            events, first, last = self._convert(msgs)
+        except _BadBatch as e:
             c["EventReadFail"] += 1
-            self._seek(consumer, first)
+            self._seek(consumer, e.first)
             raise FlumeError(f"kafka source {self.name}: record is not a Flume Avro event "
-                             f"(useFlumeEventFormat = true): {e}") from None
-        c["EventReceivedCount"] += len(events)
+                             f"(useFlumeEventFormat = true): {e.detail}") from None
+        n = len(events)
+        c["EventReceivedCount"] += n
         c["AppendBatchReceivedCount"] += 1
         try:
             self.channel_processor.process_batch(events)
         except ChannelError as e:
             c["ChannelWriteFail"] += 1
             log.warning("kafka source %s: channel put of %d events failed, reading them again: %s",
-                        self.name, len(events), e)
+                        self.name, n, e)
             self._seek(consumer, first)
             return Status.BACKOFF
-        c["EventAcceptedCount"] += len(events)
+        c["EventAcceptedCount"] += n
         c["AppendBatchAcceptedCount"] += 1
         self._commit(consumer, last)
         return Status.READY
@@ -306,3 +353,10 @@ class KafkaSource(PollableSource):
 
 class _BadRecord(Exception):
     pass
+
+
+class _BadBatch(Exception):
+    def __init__(self, first: dict[tuple[str, int], int], detail: str) -> None:
+        super().__init__(detail)
+        self.first = first
+        self.detail = detail

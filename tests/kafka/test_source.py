@@ -72,6 +72,17 @@ def test_flume_event_format_keeps_the_producers_headers(kafka_broker) -> None:
     assert ev.headers["offset"] == "0"
 
 
+def test_a_record_that_is_not_a_flume_event_stops_the_batch_instead_of_skipping_it(kafka_broker) -> None:
+    topic = kafka_broker.create_topic(unique("src"))
+    kafka_broker.produce(topic, [b"plain text, not Avro"])
+    conf = _source_conf(kafka_broker, topic, unique("g"), "a1.sources.r1.useFlumeEventFormat = true\n")
+    with run_pipeline(conf, "a1") as p:
+        p.wait_until(lambda: int(p.metrics()["SOURCE.r1"]["EventReadFail"]) >= 2, 30,
+                     what="the bad record read (and refused) again")
+        assert p.sink("k1").snapshot() == []
+        assert p.metrics()["SOURCE.r1"]["EventAcceptedCount"] == "0"
+
+
 def test_full_channel_means_records_are_read_again_not_skipped(kafka_broker) -> None:
     topic = kafka_broker.create_topic(unique("src"), partitions=2)
     values = [b"m%04d" % i for i in range(600)]

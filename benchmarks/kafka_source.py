@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Kafka source throughput beside the raw confluent-kafka consume rate from the same topic; prints a table.
+
+    python benchmarks/kafka_source.py                           # starts a Tansu broker (tests' fixture code)
+    python benchmarks/kafka_source.py --bootstrap host:9092     # an existing broker
+    python benchmarks/kafka_source.py --events 500000 --repeats 3
+
+The topic (4 partitions) gets N 100-byte records once. ``raw`` reads all of them with a bare
+confluent-kafka consumer (partitions assigned, no group, ``consume(1000)`` loop, bodies touched).
+The pipeline rows run the real Agent in-process, kafka source (fresh group, earliest) -> memory
+channel -> null or hdfs (DataStream to a local directory), and are timed from the first record the
+source received (the group join is left out) until the sink committed the last one. ``ratio`` is
+pipeline events/s over raw events/s of the same run (target >= 70%). Never used by tests as an assertion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from flumepy.testing.harness import run_pipeline  # noqa: E402
+
+FAST = {"session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"}
+
+
+def fill(bootstrap: str, topic: str, events: int) -> None:
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for fut in admin.create_topics([NewTopic(topic, 4, 1)]).values():
+        fut.result(30)
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.num.messages": 10000})
+    body = b"x" * 100
+    for _ in range(events):
+        while True:
+            try:
+                p.produce(topic, body)
+                break
+            except BufferError:
+                p.poll(0.05)
+    assert p.flush(120) == 0
+
+
+def raw(bootstrap: str, topic: str, events: int) -> float:
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"raw-{uuid.uuid4().hex}", "enable.auto.commit": False,
+                  **FAST})
+    c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(4)])
+    n = 0
+    t0 = 0.0
+    size = 0
+    while n < events:
+        msgs = c.consume(1000, 1.0)
+        if msgs and not t0:
+            t0 = time.perf_counter()
+        for m in msgs:
+            if m.error() is None:
+                size += len(m.value())
+                n += 1
+    dt = time.perf_counter() - t0
+    c.close()
+    return events / dt
+
+
+def pipeline(bootstrap: str, topic: str, events: int, sink: str, workdir: str) -> float:
+    if sink == "null":
+        sink_conf = "a.sinks.k.type = null\na.sinks.k.batchSize = 1000\n"
+    else:
+        out = Path(workdir) / f"hdfs-{uuid.uuid4().hex[:8]}"
+        sink_conf = (f"a.sinks.k.type = hdfs\na.sinks.k.hdfs.path = {out.as_uri()}\n"
+                     "a.sinks.k.hdfs.fileType = DataStream\n"
+                     "a.sinks.k.hdfs.batchSize = 1000\na.sinks.k.hdfs.rollInterval = 0\na.sinks.k.hdfs.rollCount = 0\n"
+                     "a.sinks.k.hdfs.rollSize = 0\n")
+    conf = f"""
+a.sources = r
+a.channels = c
+a.sinks = k
+a.sources.r.type = kafka
+a.sources.r.kafka.bootstrap.servers = {bootstrap}
+a.sources.r.kafka.topics = {topic}
+a.sources.r.kafka.consumer.group.id = bench-{uuid.uuid4().hex}
+a.sources.r.kafka.consumer.auto.offset.reset = earliest
+a.sources.r.kafka.consumer.session.timeout.ms = 6000
+a.sources.r.kafka.consumer.heartbeat.interval.ms = 1000
+a.sources.r.channels = c
+a.channels.c.type = memory
+a.channels.c.capacity = 100000
+a.channels.c.transactionCapacity = 1000
+a.sinks.k.channel = c
+{sink_conf}"""
+    with run_pipeline(conf, "a", sink_backoff=0.01) as p:
+        src = p.source("r").counters.values
+        snk = p.sink("k").counters.values
+        while src["EventReceivedCount"] == 0:
+            time.sleep(0.001)
+        t0 = time.perf_counter()
+        first = src["EventReceivedCount"]
+        while snk["EventDrainSuccessCount"] < events:
+            time.sleep(0.005)
+        dt = time.perf_counter() - t0
+    return (events - first) / dt
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bootstrap", help="an existing broker (default: start Tansu)")
+    ap.add_argument("--events", type=int, default=300000)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    broker = None
+    workdir = tempfile.mkdtemp(prefix="flumepy-bench-kafka-")
+    bootstrap = args.bootstrap
+    if not bootstrap:
+        from tests.fixtures.kafka import KafkaBroker
+
+        broker = KafkaBroker(Path(workdir) / "broker").start()
+        bootstrap = broker.bootstrap
+    try:
+        topic = f"bench-{uuid.uuid4().hex[:8]}"
+        fill(bootstrap, topic, args.events)
+        rows = []
+        raw_rate = statistics.median(raw(bootstrap, topic, args.events) for _ in range(args.repeats))
+        rows.append(("raw confluent-kafka consume", raw_rate, 1.0))
+        for sink in ("null", "hdfs"):
+            rate = statistics.median(pipeline(bootstrap, topic, args.events, sink, workdir)
+                                     for _ in range(args.repeats))
+            rows.append((f"kafka -> memory -> {sink}", rate, rate / raw_rate))
+        print(f"{args.events} records of 100 bytes, 4 partitions, median of {args.repeats}")
+        print(f"{'path':32} {'events/s':>12} {'ratio':>7}")
+        for name, rate, ratio in rows:
+            print(f"{name:32} {rate:12,.0f} {ratio:7.0%}")
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()
