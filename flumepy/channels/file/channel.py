@@ -4,7 +4,7 @@ Every commit appends the transaction's records (puts, takes, a commit marker) to
 write and returns only after fdatasync; concurrent committers share one fdatasync (group commit).
 The in-memory queue holds 64-bit pointers (file id << 32 | offset) to the events in the log, so a
 1,000,000-event channel needs about 40 MB of queue whatever the event size; recently put events are
-also kept in a small bounded cache (``CACHE_BYTES``) so a sink that keeps up never reads them back
+also kept in a small bounded cache (``CACHE_BYTES``, ``CACHE_EVENTS``) so a sink that keeps up never reads them back
 from disk.  A checkpoint of the queue is written every ``checkpointInterval`` ms (and on stop); log
 files that hold no live event and precede every checkpointed replay start are then deleted.  On start,
 checkpoint + log tail are replayed (see replay.py and docs/file-channel.md).
@@ -19,11 +19,11 @@ import logging
 import os
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import add, attrgetter
-from array import array
 
 from flumepy.channels.file import checkpoint as ckpt
 from flumepy.channels.file.log import LogWriter, encode_puts, encode_takes, read_events
@@ -89,6 +89,7 @@ class FileChannel(Channel):
 
     TYPE_NAME = "file"
     CACHE_BYTES = 32 << 20  # bodies of recently put events kept in memory for takes
+    CACHE_EVENTS = 100_000  # and at most this many events (per-event overhead dominates small bodies)
     TAKE_LINGER = 0.25  # seconds a take on an empty channel waits for events
 
     PROPS = (
@@ -536,7 +537,7 @@ class FileChannel(Channel):
                 ptrs = list(map(add, repeat((fid << 32) | start, n), offsets))
                 self._reserved -= n
                 self._queue.extend(ptrs)
-                if self._cache_bytes + nbytes <= self.CACHE_BYTES:
+                if self._cache_bytes + nbytes <= self.CACHE_BYTES and len(self._cache) + n <= self.CACHE_EVENTS:
                     self._cache.update(zip(ptrs, puts))
                     self._cache_bytes += nbytes
                 self._not_empty.notify_all()

@@ -20,7 +20,6 @@ addressed by a *pointer*: ``fileid << 32 | offset of its entry``.  ``crc`` of an
 from __future__ import annotations
 
 import json
-from array import array
 import logging
 import mmap
 import os
@@ -28,6 +27,7 @@ import re
 import struct
 import threading
 import zlib
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, repeat
@@ -143,7 +143,9 @@ class _BadCrc(Exception):
     """A record or event failed its checksum during a scan."""
 
 
-def read_events(pointers: Sequence[int], fd_for: Callable[[int], int | None], chunk: int = 1 << 18) -> list[Event | None]:
+def read_events(
+    pointers: Sequence[int], fd_for: Callable[[int], int | None], chunk: int = 1 << 18
+) -> list[Event | None]:
     """Events at ``pointers`` (None for an entry that is corrupt or unreadable), with few preads."""
     out: list[Event | None] = []
     cur_fid = -1

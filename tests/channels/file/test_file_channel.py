@@ -210,8 +210,9 @@ def test_truncating_the_newest_log_at_every_offset_of_its_last_records(
         expected = states[applied - 1]
         assert bodies(take_all(ch)) == expected, f"cut at {cut}"
         if cut not in boundaries:
-            assert f"{os.path.basename(path)}: torn or corrupt record at offset {max(b for b in boundaries if b <= cut)}" \
-                in caplog.text, caplog.text
+            last_good = max(b for b in boundaries if b <= cut)
+            assert f"{os.path.basename(path)}: torn or corrupt record at offset {last_good}" in caplog.text, \
+                caplog.text
         ch.stop()
         shutil.rmtree(work)
 
