@@ -26,15 +26,16 @@ def _tutorial_text() -> str:
     return (TUTORIAL if TUTORIAL.exists() else SEED).read_text()
 
 
-def test_the_tutorial_config_runs_unchanged_but_for_host_names(kafka_broker, zookeeper, agent_process,
-                                                               tmp_path: Path) -> None:
+def test_the_tutorial_config_runs_unchanged_but_for_host_names(kafka_broker, zookeeper, hdfs_cluster,
+                                                               agent_process, tmp_path: Path) -> None:
+    from flumepy.fs import filesystem_for
+
     zookeeper.register_broker(0, "127.0.0.1", kafka_broker.port)
     _create(kafka_broker, "test")  # as the tutorial: kafka-topics.sh --create --partitions 1 --topic test
     text = _tutorial_text()
     assert "agent.sources.kafkaSource.zookeeperConnect = localhost:2181" in text
-    out = tmp_path / "flumedata"
     text = text.replace("localhost:2181", zookeeper.connect)
-    text = text.replace("hdfs://quickstart:8020/flumedata", out.as_uri())
+    text = text.replace("hdfs://quickstart:8020", hdfs_cluster.namenode_url)
     # Tansu joins a group in half of session.timeout.ms (45 s by default): the only added lines.
     text += fast_consumer("agent.sources.kafkaSource.")
     conf = write_conf(tmp_path, text, "kafkaFlume.conf")
@@ -47,14 +48,17 @@ def test_the_tutorial_config_runs_unchanged_but_for_host_names(kafka_broker, zoo
         assert f"agent.sources.kafkaSource.{old}: warning: is deprecated; use {new} instead" in log, log
     assert re.search(r"rollInterval.*hdfs\.rollInterval", log), log
     assert f"Kafka brokers from ZooKeeper {zookeeper.connect}: 127.0.0.1:{kafka_broker.port}" in log
+    fs, root = filesystem_for(hdfs_cluster.webhdfs_url + "/flumedata")  # WebHDFS reads open files too
 
-    def written() -> list[bytes]:
+    def written() -> list[bytes]:  # every line of /flumedata/FlumeData.* (open .tmp files too)
         got = []
-        for f in out.glob("FlumeData.*"):
-            try:
-                got.extend(f.read_bytes().splitlines())
-            except FileNotFoundError:  # FlumeData.N.tmp renamed to FlumeData.N meanwhile: read again
-                return []
+        try:
+            files = [f.path for f in fs.list(root) if f.path.rsplit("/", 1)[-1].startswith("FlumeData.")]
+            for path in files:
+                with fs.open(path) as fh:
+                    got.extend(fh.read().splitlines())
+        except (FileNotFoundError, OSError):  # FlumeData.N.tmp renamed meanwhile: read again
+            return []
         return got
 
     # The group starts at the latest offset (Flume's default), resolved just after the assignment:
@@ -63,13 +67,16 @@ def test_the_tutorial_config_runs_unchanged_but_for_host_names(kafka_broker, zoo
         kafka_broker.produce("test", [b"warm-up"])
         return b"warm-up" in written()
 
-    wait_until(warmed_up, 60, interval=0.5, what="a first line in flumedata/FlumeData.*")
-    lines = [b"hello flume %d" % i for i in range(500)]
+    wait_until(warmed_up, 60, interval=0.5, what="a first line in /flumedata/FlumeData.*")
+    # rollCount (unprefixed) is ignored: hdfs.rollCount's default of 10 makes a file per 10 lines, and
+    # closing a file takes HDFS a few hundred ms, so keep the count small.
+    lines = [b"hello flume %d" % i for i in range(120)]
     kafka_broker.produce("test", lines)  # kafka-console-producer.sh --topic test
-    wait_until(lambda: len([ln for ln in written() if ln != b"warm-up"]) >= 500, 60,
-               what="500 lines in flumedata/FlumeData.*")
+    wait_until(lambda: len([ln for ln in written() if ln != b"warm-up"]) >= len(lines), 60,
+               what="every line in /flumedata/FlumeData.*")
     assert agent.terminate() == 0
     assert sorted(ln for ln in written() if ln != b"warm-up") == sorted(lines)
+    fs.close()
 
 
 def test_unreachable_zookeeper_says_to_set_bootstrap_servers(agent_process, tmp_path: Path) -> None:
