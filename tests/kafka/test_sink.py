@@ -38,7 +38,8 @@ def test_round_trip_with_keys_headers_and_topic_override(kafka_broker) -> None:
     main = kafka_broker.create_topic(unique("snk"), partitions=3)
     other = kafka_broker.create_topic(unique("snk-other"))
     events = [Event(b"e%03d" % i, {"key": f"user{i % 5}", "trace": f"t{i}"}) for i in range(100)]
-    events += [Event(b"redirected", {"topic": other, "trace": "r"})]
+    events += [Event(b"redirected", {"topic": "%{team}-%{env}", "team": other.rsplit("-", 1)[0],
+                                     "env": other.rsplit("-", 1)[1], "trace": "r"})]  # escapes in the header
     sink, ch = _setup({"kafka.bootstrap.servers": kafka_broker.bootstrap, "kafka.topic": main,
                        "header.trace": "X-Trace", "flumeBatchSize": "40"}, events)
     try:

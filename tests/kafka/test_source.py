@@ -58,6 +58,21 @@ def test_topic_header_name_and_switch(kafka_broker) -> None:
     assert "topic" not in ev.headers and ev.headers["partition"] == "0"
 
 
+def test_topics_regex_reads_every_matching_topic(kafka_broker) -> None:
+    stem = unique("rx")
+    a, b = kafka_broker.create_topic(f"{stem}-a"), kafka_broker.create_topic(f"{stem}-b")
+    other = kafka_broker.create_topic(unique("other"))
+    kafka_broker.produce(a, [b"from-a"])
+    kafka_broker.produce(b, [b"from-b"])
+    kafka_broker.produce(other, [b"from-other"])
+    conf = _source_conf(kafka_broker, "ignored", unique("g"), f"a1.sources.r1.kafka.topics.regex = {stem}-.*\n")
+    with run_pipeline(conf, "a1") as p:
+        events = p.wait_for("k1", 2, timeout=30)
+        time.sleep(0.5)
+        events = p.sink("k1").snapshot()
+    assert {(e.body, e.headers["topic"]) for e in events} == {(b"from-a", a), (b"from-b", b)}
+
+
 def test_flume_event_format_keeps_the_producers_headers(kafka_broker) -> None:
     from flumepy.core.event import Event
     from flumepy.kafka import avro
