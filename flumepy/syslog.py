@@ -352,7 +352,8 @@ class StreamSplitter:
             self.frame_left = 0
             self.frame_over = True  # the frame was cut short by the close
             self._end_frame(out)
-        elif self.buf and not self.buf.isdigit():
+        elif self.buf:
+            # Unterminated last message; digits alone too (an octet count with no frame is still data).
             out.append((self.buf, False))
         self.buf = b""
         return out
