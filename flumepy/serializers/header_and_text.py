@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import IO
 
-from flumepy.core.component import EventSerializer, SerializerWriter
-from flumepy.core.context import Context, Prop
+from flumepy.core.component import SerializerWriter
 from flumepy.core.event import Event
+from flumepy.serializers.text import TextSerializer
 
 
 def java_map_string(headers: Mapping[str, str]) -> str:
@@ -47,16 +47,8 @@ class HeaderAndTextWriter(SerializerWriter):
         self._stream.write(b"".join(parts))
 
 
-class HeaderAndTextSerializer(EventSerializer):
-    PROPS = (Prop("appendNewline", "bool", True, "Write a newline (0x0A) after each event body."),)
+class HeaderAndTextSerializer(TextSerializer):
+    WRITER = HeaderAndTextWriter
 
     def __init__(self, name: str = "header_and_text") -> None:
         super().__init__(name)
-        self.append_newline = True
-
-    def configure(self, ctx: Context) -> None:
-        super().configure(ctx)
-        self.append_newline = self.settings["appendNewline"]
-
-    def open(self, stream: IO[bytes], reopen: bool = False) -> SerializerWriter:
-        return HeaderAndTextWriter(stream, self.append_newline)

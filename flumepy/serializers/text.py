@@ -10,7 +10,7 @@ Headers are not written.  Bytes of a batch are joined and written with one ``wri
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, ClassVar
 
 from flumepy.core.component import EventSerializer, SerializerWriter
 from flumepy.core.context import Context, Prop
@@ -36,6 +36,7 @@ class TextWriter(SerializerWriter):
 
 class TextSerializer(EventSerializer):
     PROPS = (Prop("appendNewline", "bool", True, "Write a newline (0x0A) after each event body."),)
+    WRITER: ClassVar[type[SerializerWriter]] = TextWriter
 
     def __init__(self, name: str = "text") -> None:
         super().__init__(name)
@@ -46,4 +47,4 @@ class TextSerializer(EventSerializer):
         self.append_newline = self.settings["appendNewline"]
 
     def open(self, stream: IO[bytes], reopen: bool = False) -> SerializerWriter:
-        return TextWriter(stream, self.append_newline)
+        return self.WRITER(stream, self.append_newline)  # type: ignore[call-arg]
