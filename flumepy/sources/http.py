@@ -178,6 +178,7 @@ class _Server(ThreadingHTTPServer):
         self.tls = False
         self.stopping = threading.Event()
         self.slots = threading.BoundedSemaphore(source.max_conns)
+        self.lingering = threading.BoundedSemaphore(32)  # refused connections being closed gracefully
         self.deadlines: dict[socket.socket, float] = {}
         self.dl_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
@@ -186,13 +187,10 @@ class _Server(ThreadingHTTPServer):
         if not self.slots.acquire(blocking=False):
             log.warning("http source %s: %d connections open, refusing %s", self.source.name,
                         self.source.max_conns, client_address[0])
-            try:
-                if not self.tls:
-                    request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-                                    b"Connection: close\r\nContent-Length: 21\r\n\r\ntoo many connections\n")
-            except OSError:
-                pass
-            self.shutdown_request(request)
+            if self.tls or not self.lingering.acquire(blocking=False):
+                self.shutdown_request(request)
+                return
+            threading.Thread(target=self._refuse, args=(request,), name="http-refuse", daemon=True).start()
             return
         self.source.count(OpenConnectionCount=1)
         try:
@@ -201,6 +199,24 @@ class _Server(ThreadingHTTPServer):
             self.slots.release()
             self.source.count(OpenConnectionCount=-1)
             raise
+
+    def _refuse(self, request: socket.socket) -> None:
+        """503 to a client over the connection cap, then a lingering close: read (and drop) what the
+        client is still sending for a moment, so its request does not run into a reset before it can
+        read the answer."""
+        try:
+            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                            b"Connection: close\r\nContent-Length: 21\r\n\r\ntoo many connections\n")
+            request.shutdown(socket.SHUT_WR)
+            request.settimeout(0.5)
+            drained = 0
+            while drained < 1 << 20 and request.recv(65536):
+                drained += 65536
+        except OSError:
+            pass
+        finally:
+            request.close()
+            self.lingering.release()
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
