@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Throughput of the durable file channel (put+take, every commit fdatasync'd); prints a table.
 
-    python benchmarks/file_channel.py [--dir DIR] [--seconds 3] [--producers 2 --consumers 1]
+    python benchmarks/file_channel.py [--dir DIR] [--seconds 3] [--threads 1x1,2x2] [--repeat 3]
 
-For each row (batch 100 / 1000, 100-byte / 1 KB bodies) producer threads put batches and consumer
+For each row (threads PxC, batch 100 / 1000, 100-byte / 1 KB bodies) P producer threads put
+batches and C consumer
 threads take batches concurrently, each batch its own durable transaction, for about ``--seconds``;
 events/s counts events both put and taken (an event is counted once).  The same run measures the
 machine: ``fsync/s`` (4 KB write + fdatasync in a loop) and sequential write bandwidth (1 MB writes,
@@ -106,23 +107,33 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", default=None, help="where to put the channel (default: a temp directory)")
     ap.add_argument("--seconds", type=float, default=3.0)
-    ap.add_argument("--producers", type=int, default=2)
-    ap.add_argument("--consumers", type=int, default=1)
+    ap.add_argument("--threads", default="1x1,2x2",
+                    help="comma-separated PRODUCERSxCONSUMERS thread counts, one set of rows each")
+    ap.add_argument("--batches", default="100,1000", help="comma-separated batch sizes")
+    ap.add_argument("--sizes", default="100,1024", help="comma-separated body sizes in bytes")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per row; the median is printed")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     workdir = tempfile.mkdtemp(prefix="flumepy-bench-", dir=args.dir)
     try:
         fs = fsync_rate(workdir)
         bw = write_bandwidth(workdir)
+        load = os.getloadavg()
+        print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs; "
+              f"median of {args.repeat} x {args.seconds:g}s per row")
         print(f"machine: {fs:,.0f} fdatasync/s (4 KB), sequential write {bw:,.0f} MB/s  [{workdir}]")
-        print(f"{'batch':>6} {'body':>6} {'events/s':>12} {'MB/s':>8} {'% of disk MB/s':>15} {'commits/s':>10} "
+        print(f"{'threads':>7} {'batch':>6} {'body':>6} {'events/s':>12} {'MB/s':>8} {'% of disk MB/s':>15} {'commits/s':>10} "
               f"{'commits/fsync-rate':>19}")
-        for batch in (100, 1000):
-            for size in (100, 1024):
-                eps, mbs = run(workdir, batch, size, args.seconds, args.producers, args.consumers)
-                commits = 2 * eps / batch  # one put and one take commit per batch
-                print(f"{batch:>6} {size:>6} {eps:>12,.0f} {mbs:>8,.1f} {100 * mbs / bw:>14.0f}% "
-                      f"{commits:>10,.0f} {commits / fs:>19.2f}")
+        for threads in args.threads.split(","):
+            producers, consumers = map(int, threads.split("x"))
+            for batch in map(int, args.batches.split(",")):
+                for size in map(int, args.sizes.split(",")):
+                    runs = sorted(run(workdir, batch, size, args.seconds, producers, consumers)
+                                  for _ in range(args.repeat))
+                    eps, mbs = runs[len(runs) // 2]
+                    commits = 2 * eps / batch  # one put and one take commit per batch
+                    print(f"{threads:>7} {batch:>6} {size:>6} {eps:>12,.0f} {mbs:>8,.1f} {100 * mbs / bw:>14.0f}% "
+                          f"{commits:>10,.0f} {commits / fs:>19.2f}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

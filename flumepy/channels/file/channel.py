@@ -88,8 +88,8 @@ class FileChannel(Channel):
     """Durable channel (Flume's ``file``): committed events survive process and machine crashes."""
 
     TYPE_NAME = "file"
-    CACHE_BYTES = 32 << 20  # bodies of recently put events kept in memory for takes
-    CACHE_EVENTS = 100_000  # and at most this many events (per-event overhead dominates small bodies)
+    CACHE_BYTES = 64 << 20  # recently put events kept in memory for takes (bodies + EVENT_OVERHEAD each)
+    EVENT_OVERHEAD = 200  # bytes charged per cached event besides its body (Event, bytes and dict objects)
     TAKE_LINGER = 0.25  # seconds a take on an empty channel waits for events
 
     PROPS = (
@@ -132,11 +132,14 @@ class FileChannel(Channel):
         self._lock = threading.Lock()
         self._not_full = threading.Condition(self._lock)
         self._not_empty = threading.Condition(self._lock)
-        self._queue: deque[int] = deque()
+        # The queue: segments [pointers, events or None, head index, cached bytes], one per committed
+        # put batch (whole batches move with C-level slicing, no per-event Python work); ``events`` is the
+        # batch itself while it is cached, None once it must be read back from the log.
+        self._queue: deque[list] = deque()
+        self._size = 0
         self._inflight: dict[int, list[int]] = {}  # txid -> pointers taken, not yet committed
         self._inflight_n = 0
         self._reserved = 0  # puts being written: their room is held
-        self._cache: dict[int, Event] = {}
         self._cache_bytes = 0
         self._writers: list[LogWriter] = []
         self._locks: list[DirLock] = []
@@ -271,10 +274,10 @@ class FileChannel(Channel):
         next_seq = max(res.max_seq, cp.next_seq if cp else 0) + 1
         self._fileids = itertools.count(next_fid)
         self._seqs = itertools.count(next_seq)
-        self._queue = deque(res.pointers)
+        self._queue = deque([[list(res.pointers), None, 0, 0]]) if len(res.pointers) else deque()
+        self._size = len(res.pointers)
         self._inflight.clear()
         self._inflight_n = self._reserved = 0
-        self._cache.clear()
         self._cache_bytes = 0
         self._writers = []
         for i, d in enumerate(self.data_dirs):
@@ -285,12 +288,12 @@ class FileChannel(Channel):
         ms = int((time.monotonic() - t0) * 1000)
         self.counters.values["ReplayCount"] += 1
         self.counters.values["ReplayMillis"] = ms
-        if len(self._queue) > self.capacity:
+        if self._size > self.capacity:
             log.warning("file channel %s: %d events replayed, more than capacity %d; puts wait until sinks "
-                        "have taken the excess", self.name, len(self._queue), self.capacity)
+                        "have taken the excess", self.name, self._size, self.capacity)
         log.info("file channel %s: replay done in %d ms: %s, %d log records read, %d commits applied, "
                  "%d events in the channel", self.name, ms, "from checkpoint" if cp else "full replay",
-                 res.records, res.commits, len(self._queue))
+                 res.records, res.commits, self._size)
         if res.commits or cp is None:
             self.checkpoint()
 
@@ -355,7 +358,8 @@ class FileChannel(Channel):
                 try:
                     inflight = [p for ptrs in self._inflight.values() for p in ptrs]
                     pointers = array("Q", inflight)
-                    pointers.extend(self._queue)
+                    for seg in self._queue:
+                        pointers.extend(seg[0][seg[2]:] if seg[2] else seg[0])
                     next_seq = next(self._seqs)
                     starts, pending = [], []
                     for w in self._writers:
@@ -413,7 +417,15 @@ class FileChannel(Channel):
 
     # -- queue access (used by transactions) ------------------------------------------------------------
     def size(self) -> int:
-        return len(self._queue)
+        return self._size
+
+    def drop_cache(self) -> None:
+        """Forget the cached events: later takes read them back from the log (used by tests)."""
+        with self._lock:
+            for seg in self._queue:
+                seg[1] = None
+                seg[3] = 0
+            self._cache_bytes = 0
 
     def transaction(self) -> Transaction:
         if not self._open:
@@ -438,50 +450,68 @@ class FileChannel(Channel):
                 self._read_fds[fileid] = fd
             return fd
 
-    def _take(self, txid: int, held: list[int], n: int) -> tuple[list[int], list[Event | None]]:
+    def _take(self, txid: int, held: list[int], n: int) -> list[Event | None]:
         q = self._queue
         with self._not_empty:
             if not q:
                 self._not_empty.wait(self.TAKE_LINGER)
                 if not q or not self._open:
-                    return [], []
-            k = min(n, len(q))
-            if k == len(q):
-                ptrs = list(q)
-                q.clear()
-            else:
-                pop = q.popleft
-                ptrs = [pop() for _ in range(k)]
+                    return []
+            k = min(n, self._size)
+            ptrs: list[int] = []
+            events: list[Event | None] = []
+            missing: list[tuple[int, list[int]]] = []  # (index in events, pointers) to read from the log
+            freed = 0
+            while len(ptrs) < k:
+                seg = q[0]
+                sp, se, pos, nb = seg
+                m = min(len(sp) - pos, k - len(ptrs))
+                if pos == 0 and m == len(sp):
+                    q.popleft()
+                    chunk, echunk = sp, se
+                    freed += nb
+                else:
+                    chunk = sp[pos:pos + m]
+                    echunk = se[pos:pos + m] if se is not None else None
+                    if pos + m == len(sp):
+                        q.popleft()
+                        freed += nb
+                    else:
+                        seg[2] = pos + m
+                        if echunk is not None:
+                            part = sum(map(len, map(_body, echunk))) + self.EVENT_OVERHEAD * m
+                            seg[3] = nb - part
+                            freed += part
+                if echunk is None:
+                    missing.append((len(events), chunk))
+                    events.extend(repeat(None, m))
+                else:
+                    events.extend(echunk)
+                ptrs.extend(chunk)
+            self._size -= k
+            self._cache_bytes -= freed
             held.extend(ptrs)
             self._inflight[txid] = held
             self._inflight_n += k
-            cache = self._cache
-            if cache:
-                events: list[Event | None] = list(map(cache.pop, ptrs, repeat(None)))
-                hits = list(filter(None, events))  # (C-level; ``None in events`` would call Event.__eq__)
-                self._cache_bytes -= sum(map(len, map(_body, hits)))
-                if len(hits) == k:
-                    return ptrs, events
-            else:
-                events = [None] * k
-        missing = [i for i, e in enumerate(events) if e is None]
-        if missing:
-            got = read_events([ptrs[i] for i in missing], self._fd_for)
-            for i, ev in zip(missing, got):
-                if ev is None:
-                    p = ptrs[i]
-                    entry = self._files.get(p >> 32)
-                    log.error("file channel %s: event at %s offset %d is corrupt or unreadable; it is skipped "
-                              "(removed from the channel when this take commits)", self.name,
-                              entry[1] if entry else f"log-{p >> 32} (missing)", p & 0xFFFFFFFF)
-                events[i] = ev
-        return ptrs, events
+        for i, chunk in missing:
+            got = read_events(chunk, self._fd_for)
+            events[i:i + len(chunk)] = got
+            if not all(got):  # (C-level truth test: Events are always true)
+                for p, ev in zip(chunk, got):
+                    if ev is None:
+                        entry = self._files.get(p >> 32)
+                        log.error("file channel %s: event at %s offset %d is corrupt or unreadable; it is "
+                                  "skipped (removed from the channel when this take commits)", self.name,
+                                  entry[1] if entry else f"log-{p >> 32} (missing)", p & 0xFFFFFFFF)
+        return events
 
     def _return(self, txid: int, ptrs: list[int]) -> None:
         with self._lock:
             self._inflight.pop(txid, None)
             self._inflight_n -= len(ptrs)
-            self._queue.extendleft(reversed(ptrs))
+            if ptrs:
+                self._queue.appendleft([list(ptrs), None, 0, 0])  # read back from the log when taken again
+                self._size += len(ptrs)
             self._not_empty.notify_all()
 
     def _check_space(self, writer: LogWriter, need: int) -> None:
@@ -536,10 +566,13 @@ class FileChannel(Channel):
             if n:
                 ptrs = list(map(add, repeat((fid << 32) | start, n), offsets))
                 self._reserved -= n
-                self._queue.extend(ptrs)
-                if self._cache_bytes + nbytes <= self.CACHE_BYTES and len(self._cache) + n <= self.CACHE_EVENTS:
-                    self._cache.update(zip(ptrs, puts))
-                    self._cache_bytes += nbytes
+                self._size += n
+                cost = nbytes + self.EVENT_OVERHEAD * n
+                if self._cache_bytes + cost <= self.CACHE_BYTES:
+                    self._queue.append([ptrs, puts, 0, cost])
+                    self._cache_bytes += cost
+                else:
+                    self._queue.append([ptrs, None, 0, 0])
                 self._not_empty.notify_all()
             if takes:
                 self._inflight.pop(txid, None)
@@ -550,12 +583,12 @@ class FileChannel(Channel):
     def _reserve(self, n: int) -> None:
         deadline = time.monotonic() + self.keep_alive
         with self._not_full:
-            while len(self._queue) + self._inflight_n + self._reserved + n > self.capacity:
+            while self._size + self._inflight_n + self._reserved + n > self.capacity:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not self._open:
                     held = f", {self._inflight_n} more taken but not committed" if self._inflight_n else ""
                     raise ChannelFullError(
-                        f"file channel {self.name} is full ({len(self._queue)} of {self.capacity} events{held}; "
+                        f"file channel {self.name} is full ({self._size} of {self.capacity} events{held}; "
                         f"a put of {n} did not fit within keep-alive {self.keep_alive:g}s): sinks are not "
                         "keeping up, or raise capacity")
                 self._not_full.wait(remaining)
@@ -596,7 +629,7 @@ class _FileTransaction(Transaction):
         ch.counters.values["EventTakeAttemptCount"] += 1
         if not ch._open:
             raise ChannelError(f"file channel {ch.name} is closed")
-        _, events = ch._take(self.txid, self.takes, min(max_events, room))
+        events = ch._take(self.txid, self.takes, min(max_events, room))
         got = list(filter(None, events))  # corrupt entries are skipped (and logged by the channel)
         return got if len(got) != len(events) else events  # type: ignore[return-value]
 

@@ -80,8 +80,7 @@ def test_crash_brings_back_uncommitted_takes_and_drops_uncommitted_puts(tmp_path
 def test_replay_reads_events_back_from_disk_not_from_the_cache(tmp_path: Path) -> None:
     ch = started(tmp_path)
     put_all(ch, make_events(50))
-    ch._cache.clear()
-    ch._cache_bytes = 0
+    ch.drop_cache()
     assert bodies(take_all(ch, batch=7)) == bodies(make_events(50))
     ch.stop()
 
