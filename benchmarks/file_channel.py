@@ -4,8 +4,8 @@
     python benchmarks/file_channel.py [--dir DIR] [--seconds 3] [--threads 1x1,2x2] [--repeat 3]
 
 For each row (threads PxC, batch 100 / 1000, 100-byte / 1 KB bodies) P producer threads put
-batches and C consumer
-threads take batches concurrently, each batch its own durable transaction, for about ``--seconds``;
+batches and C consumer threads take batches concurrently, each batch its own durable transaction,
+for about ``--seconds``;
 events/s counts events both put and taken (an event is counted once).  The same run measures the
 machine: ``fsync/s`` (4 KB write + fdatasync in a loop) and sequential write bandwidth (1 MB writes,
 one fsync at the end), so the table shows MB/s as a ratio of the disk's bandwidth.  Never used by
@@ -122,8 +122,8 @@ def main() -> None:
         print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs; "
               f"median of {args.repeat} x {args.seconds:g}s per row")
         print(f"machine: {fs:,.0f} fdatasync/s (4 KB), sequential write {bw:,.0f} MB/s  [{workdir}]")
-        print(f"{'threads':>7} {'batch':>6} {'body':>6} {'events/s':>12} {'MB/s':>8} {'% of disk MB/s':>15} {'commits/s':>10} "
-              f"{'commits/fsync-rate':>19}")
+        print(f"{'threads':>7} {'batch':>6} {'body':>6} {'events/s':>12} {'MB/s':>8} {'% of disk MB/s':>15} "
+              f"{'commits/s':>10} {'commits/fsync-rate':>19}")
         for threads in args.threads.split(","):
             producers, consumers = map(int, threads.split("x"))
             for batch in map(int, args.batches.split(",")):

@@ -39,8 +39,10 @@ class Agent:
         self.registry = registry
         self.drain_timeout = drain_timeout
         self.restart_interval = restart_interval
-        # Sources and sink groups whose start() failed (a port in use, a missing directory): retried
-        # every restart_interval seconds, as Flume's supervisor does, until they start or the agent stops.
+        # Channels, sources and sink groups whose start() failed (a port in use, a missing directory, a
+        # locked file channel): retried every restart_interval seconds, as Flume's supervisor does, until
+        # they start or the agent stops.  Sources and sink groups attached to a channel that is not
+        # started wait (not started, one log line) until it is.
         self._failed: dict[tuple[str, str], Component] = {}
         self._supervisor: threading.Thread | None = None
         self._supervisor_stop = threading.Event()
@@ -63,8 +65,9 @@ class Agent:
     def start(self, topo: Topology) -> None:
         with self._lock:
             self.topology = topo
-            for ch in topo.channels.values():
-                _start(ch)
+            for name, ch in topo.channels.items():
+                if not _start(ch):
+                    self._failed[("channel", name)] = ch
             for name, proc in topo.processors.items():
                 self._start_sink_group(name, proc)
             for src in topo.sources.values():
@@ -79,21 +82,52 @@ class Agent:
         while not self._supervisor_stop.wait(self.restart_interval):
             with self._lock:
                 topo = self.topology
-                for key, comp in list(self._failed.items()):
+                # Channels first, so the sources and sinks waiting for them start in the same round.
+                failed = sorted(self._failed.items(), key=lambda kv: kv[0][0] != "channel")
+                for key, comp in failed:
                     kind, name = key
-                    current = (topo.sources if kind == "source" else topo.processors).get(name) if topo else None
                     del self._failed[key]
-                    if current is not comp:
+                    if _current(topo, kind, name) is not comp:
                         continue  # removed or replaced by a reload
+                    if kind != "channel" and self._waiting_for(kind, name):
+                        self._failed[key] = comp  # its channel is still down: not an attempt
+                        continue
                     attempts[key] = attempts.get(key, 1) + 1
-                    if kind == "source":
+                    if kind == "channel":
+                        if not _start(comp):
+                            self._failed[key] = comp
+                    elif kind == "source":
                         self._start_source(comp)
                     else:
                         self._start_sink_group(name, comp)
                     if key not in self._failed:
                         log.info("%s %s started on attempt %d", kind, name, attempts.pop(key))
 
+    def _waiting_for(self, kind: str, name: str) -> list[str]:
+        """Channels of a source or sink group that failed to start (and are being retried)."""
+        topo = self.topology
+        if topo is None:
+            return []
+        if kind == "source":
+            chans = topo.source_channels.get(name, [])
+        else:
+            chans = [topo.sink_channel.get(s, "") for s in topo.group_sinks.get(name, [name])]
+        return [c for c in dict.fromkeys(chans) if ("channel", c) in self._failed]
+
+    def _defer(self, kind: str, name: str, comp: Component) -> bool:
+        """Keep a source or sink group from starting while its channel is down (logged once)."""
+        down = self._waiting_for(kind, name)
+        if not down:
+            return False
+        if (kind, name) not in self._failed:
+            log.warning("%s %s waits for channel %s, which failed to start; it starts once the channel does "
+                        "(retried every %gs)", kind, name, ", ".join(down), self.restart_interval)
+        self._failed[(kind, name)] = comp
+        return True
+
     def _start_sink_group(self, name: str, proc: Component) -> None:
+        if self._defer("sink group", name, proc):
+            return
         if not _start(proc):
             self._failed[("sink group", name)] = proc
             return
@@ -102,6 +136,8 @@ class Agent:
         self._sink_runners[name] = runner
 
     def _start_source(self, src: Component) -> None:
+        if self._defer("source", src.name, src):
+            return
         if not _start(src):
             self._failed[("source", src.name)] = src
             return
@@ -187,8 +223,8 @@ class Agent:
                     log.exception("channel %s could not be reconfigured; it keeps its previous settings", name)
             self.topology = new
             for name, ch in new.channels.items():
-                if old.channels.get(name) is not ch:
-                    _start(ch)
+                if old.channels.get(name) is not ch and not _start(ch):
+                    self._failed[("channel", name)] = ch
             for name, proc in new.processors.items():
                 if name not in self._sink_runners:
                     self._start_sink_group(name, proc)
@@ -210,6 +246,15 @@ class Agent:
             c = comp.counters
             out[f"{c.type}.{comp.name}"] = c.snapshot()
         return out
+
+
+def _current(topo: Topology | None, kind: str, name: str) -> Component | None:
+    """The component a supervisor entry names in the current topology (None once removed)."""
+    if topo is None:
+        return None
+    comps: Mapping[str, Component] = (
+        topo.sources if kind == "source" else topo.channels if kind == "channel" else topo.processors)
+    return comps.get(name)
 
 
 def _group_fingerprint(topo: Topology, name: str) -> object:

@@ -50,3 +50,50 @@ a.sinks.k.channel = c
     finally:
         blocker.close()
         agent.stop()
+
+
+def test_file_channel_locked_at_start_is_retried_and_its_source_and_sink_wait(tmp_path, caplog) -> None:
+    """A channel whose start fails (its directories are locked by another file channel) is retried;
+    the source and sink attached to it are not started meanwhile (one log line each), then deliver."""
+    from flumepy.channels.file import FileChannel
+    from flumepy.core.context import Context
+
+    ckpt, data = tmp_path / "ckpt", tmp_path / "data"
+    other = FileChannel("other")
+    other.configure(Context({"checkpointDir": str(ckpt), "dataDirs": str(data), "minimumRequiredSpace": "0"}))
+    other.start()
+    text = f"""
+a.sources = r
+a.channels = c
+a.sinks = k
+a.sources.r.type = seq
+a.sources.r.totalEvents = 10
+a.sources.r.channels = c
+a.channels.c.type = file
+a.channels.c.checkpointDir = {ckpt}
+a.channels.c.dataDirs = {data}
+a.sinks.k.type = null
+a.sinks.k.channel = c
+"""
+    agent = Agent(Registry.from_entry_points(), drain_timeout=1, restart_interval=0.2)
+    topo, _ = agent.build(build_agent_spec(parse_properties(text, "t.conf"), "a"))
+    caplog.set_level("INFO", logger="flumepy.agent")
+    agent.start(topo)
+    try:
+        assert topo.channels["c"].lifecycle == "ERROR"
+        assert "in use by another file channel" in caplog.text
+        wait_until(lambda: caplog.text.count("channel c failed to start") >= 3, 10, what="channel retried")
+        # Neither the source nor the sink started or logged errors while the channel was down.
+        assert topo.sources["r"].lifecycle == "IDLE"
+        assert topo.sinks["k"].lifecycle == "IDLE"
+        assert caplog.text.count("source r waits for channel c") == 1
+        assert caplog.text.count("sink group k waits for channel c") == 1
+        assert "unhandled error" not in caplog.text
+        other.stop()
+        wait_until(lambda: topo.channels["c"].lifecycle == "START", 10, what="file channel started")
+        wait_until(lambda: topo.sinks["k"].counters.get("EventDrainSuccessCount") == 10, 10,
+                   what="the 10 events reached the sink")
+        assert "channel c started on attempt" in caplog.text
+    finally:
+        other.stop()
+        agent.stop()
