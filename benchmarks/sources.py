@@ -37,7 +37,7 @@ import time
 
 ROWS = ("taildir", "syslogtcp", "avro")
 LINE = b"x" * 99 + b"\n"
-CONNECTIONS = 4
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
 TARGETS = {"taildir": 1.5, "syslogtcp": 1.0}
 AVRO_TARGET = 300_000
 
@@ -306,7 +306,7 @@ def ng_file(work: str, n: int) -> float:
     proc = _syslog_ng(work, OPTIONS + f"""
 source s {{ file("{src}" flags(no-parse) follow-freq(1) log-fetch-limit(1000) log-iw-size(10000)); }};
 destination d {{ file("{out}" template("${{MSG}}\\n")); }};
-log {{ source(s); destination(d); }};
+log {{ source(s); destination(d); flags(flow-control); }};
 """)
     try:
         _wait_size(out, n * len(LINE), proc)
@@ -323,7 +323,7 @@ def ng_tcp(work: str, n: int) -> float:
 source s {{ network(ip("127.0.0.1") port({port}) transport(tcp) max-connections(10)
                     log-fetch-limit(1000) log-iw-size(100000)); }};
 destination d {{ file("{out}" template("${{MSGHDR}}${{MSG}}\\n")); }};
-log {{ source(s); destination(d); }};
+log {{ source(s); destination(d); flags(flow-control); }};
 """)
     try:
         _wait_port(port)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from flumepy.syslog import (
     INCOMPLETE,
+    BulkParser,
     INVALID,
     STATUS,
     MultiportParser,
@@ -204,3 +205,59 @@ def test_fuzz_splitter_bounded_and_lossless(chunks: list[bytes], size: int, octe
         assert 0 < len(msg) <= size
     if not octets:  # newline framing loses nothing but the newlines
         assert b"".join(m for m, _ in out) == b"".join(chunks).replace(b"\n", b"")
+
+
+# -- the bulk fast path gives exactly the events of splitter + parser, or declines ---------------------
+
+
+def general_path(block: bytes, size: int, extra: dict[str, str]) -> list[tuple[dict[str, str], bytes]]:
+    parser = SyslogParser(clock=lambda: NOW)
+    out = []
+    for raw, inc in StreamSplitter(size).feed(block):
+        e = parser.event(raw, inc)
+        e.headers.update(extra)
+        out.append((e.headers, e.body))
+    return out
+
+
+def bulk_path(block: bytes, size: int, extra: dict[str, str],
+              keep: str = "none") -> list[tuple[dict[str, str], bytes]] | None:
+    events = BulkParser(SyslogParser(keep_fields(keep), clock=lambda: NOW), size, extra).parse(block)
+    return None if events is None else [(e.headers, e.body) for e in events]
+
+
+def test_bulk_parser_plain_rfc3164_block() -> None:
+    block = (b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed\n"
+             b"<13>1 Oct  1 08:00:00 web-1.example.com app[12]: ok\n"
+             b"<34>Oct 11 22:14:15 mymachine su: again\n")
+    got = bulk_path(block, 2500, {"ip": "10.0.0.1"})
+    assert got == general_path(block, 2500, {"ip": "10.0.0.1"})
+    assert got is not None and got[1] == ({"Facility": "1", "Severity": "5", "priority": "13", "version": "1",
+                                           "timestamp": local(2026, 10, 1, 8, 0, 0), "host": "web-1.example.com",
+                                           "ip": "10.0.0.1"}, b"app[12]: ok")
+    assert got[0][0] is not got[2][0]  # same head, separate header maps
+    # Declined: RFC 5424, empty message, empty line, \r, non-ASCII, too long, keepFields, octet count.
+    for bad in (b"<34>1 2026-11-27T12:00:00Z host app - - msg\n", b"<34>Oct 11 22:14:15 host \n",
+                b"<34>Oct 11 22:14:15 host a\n\n", b"<34>Oct 11 22:14:15 host a\r\n",
+                "<34>Oct 11 22:14:15 host é\n".encode(), b"<34>Oct 11 22:14:15 host " + b"a" * 100 + b"\n",
+                b"<34>Oct 11 22:14:15 host a\n5 <1>x\n"):
+        assert bulk_path(block + bad, 60, {}) is None, bad
+    assert bulk_path(block, 2500, {}, keep="hostname") is None
+
+
+line3164 = st.builds(
+    lambda pri, ver, sp, mon, day, t, host, msg: f"<{pri}>{ver}{sp}{mon} {day} {t} {host} {msg}".encode(),
+    st.integers(0, 999), st.sampled_from(["", "1", "12"]), st.sampled_from(["", " ", "  ", "\t"]),
+    st.sampled_from(["Oct", "Feb", "oct", "OCT", "Xyz"]), st.sampled_from(["1", " 1", "01", "27", "32", "123"]),
+    st.sampled_from(["22:14:15", "24:61:61", "1:2:3"]), st.from_regex(r"\A[\w.@\- ]{0,8}\Z"),
+    st.text(st.characters(max_codepoint=300), max_size=20))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(line3164, min_size=1, max_size=6), st.integers(10, 80), st.booleans())
+def test_fuzz_bulk_parser_equals_general_path(lines: list[bytes], size: int, extra: bool) -> None:
+    block = b"".join(ln + b"\n" for ln in lines)
+    headers = {"client": "1.2.3.4"} if extra else {}
+    got = bulk_path(block, size, headers)
+    if got is not None:
+        assert got == general_path(block, size, headers)
