@@ -45,7 +45,7 @@ from flumepy.syslog import (DEFAULT_EVENT_SIZE, INVALID, STATUS, BulkParser, Str
 
 log = logging.getLogger(__name__)
 
-RECV_SIZE = 1 << 20
+RECV_SIZE = 1 << 16
 
 COMMON_PROPS = (
     Prop("host", "string", None, "Address to listen on (all interfaces when unset)."),
