@@ -2,7 +2,11 @@
 
 Each poll collects up to ``batchSize`` records or waits ``batchDurationMillis`` from the first one,
 puts them on the channels in one batch and only then commits the next offsets of every partition in
-the batch, synchronously (``enable.auto.commit`` is always off).  If the channel put fails, the
+the batch (``enable.auto.commit`` is always off).  The commit is asynchronous: it is issued after the
+channel commit and travels while the next batch is polled; a failed one is logged and issued again
+(later batches commit higher offsets anyway).  Offsets issued but perhaps not yet acknowledged are
+committed synchronously when partitions are revoked and when the source stops, so a clean stop or a
+rebalance re-reads nothing; only a crash can re-read the last batch or two (at least once).  If the channel put fails, the
 consumer seeks back to the batch's first offsets so the same records are read again: at least once,
 never skipped.  A rebalance that takes partitions away mid-batch drops that batch's records of those
 partitions (nothing was committed for them; their new owner reads them from the committed offset).
@@ -86,6 +90,12 @@ class KafkaSource(PollableSource):
         self._lock = threading.Lock()
         self._assigned: set[tuple[str, int]] = set()
         self._revoked: set[tuple[str, int]] = set()  # revoked while a batch was being collected
+        # Next offsets issued by asynchronous commits (channel already committed), and those whose
+        # commit failed and must be issued again.
+        self._issued: dict[tuple[str, int], int] = {}
+        self._failed: dict[tuple[str, int], int] = {}
+        self._ck: Any = None
+        self._topic_header: str | None = None
 
     def configure(self, ctx: Context) -> None:
         super().configure(ctx)
@@ -108,13 +118,14 @@ class KafkaSource(PollableSource):
         self.header_map = dict(s["header."].items())
         self.config = passthrough(ctx, "kafka.consumer.", FORCED_CONSUMER)
         self.config.pop("group.id", None)
+        self._topic_header = s["topicHeader"] if s["setTopicHeader"] else None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
-        ck = import_confluent()
+        ck = self._ck = import_confluent()
         servers = resolve_bootstrap(self.bootstrap, self.zookeeper, self.config)
         conf: dict[str, Any] = {**self.config, "bootstrap.servers": servers, "group.id": self.group,
-                                **callbacks(f"kafka source {self.name}")}
+                                **callbacks(f"kafka source {self.name}"), "on_commit": self._on_commit}
         if self.zookeeper and self.settings["migrateZookeeperOffsets"] and self.topics:
             self._migrate_offsets(ck, conf)
         try:
@@ -122,7 +133,7 @@ class KafkaSource(PollableSource):
         except ck.KafkaException as e:
             raise FlumeError(f"kafka source {self.name}: bad consumer settings: {e}") from None
         subs = [self.pattern] if self.pattern else self.topics
-        consumer.subscribe(subs, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
+        consumer.subscribe(subs, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
         with self._lock:
             self._consumer = consumer
         log.info("kafka source %s: subscribed to %s at %s as group %s", self.name, ", ".join(subs), servers,
@@ -133,6 +144,7 @@ class KafkaSource(PollableSource):
         with self._lock:
             consumer, self._consumer = self._consumer, None
             if consumer is not None:
+                self._commit_sync(consumer, self._issued, "stopping")
                 try:
                     consumer.close()
                 except Exception as e:
@@ -148,6 +160,15 @@ class KafkaSource(PollableSource):
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         gone = {(p.topic, p.partition) for p in partitions}
+        # Make the asynchronous commits of these partitions final while they are still ours.
+        self._commit_sync(consumer, {tp: o for tp, o in self._issued.items() if tp in gone}, "revoked")
+        self._on_lost(consumer, partitions)
+
+    def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
+        gone = {(p.topic, p.partition) for p in partitions}
+        for tp in gone:
+            self._issued.pop(tp, None)
+            self._failed.pop(tp, None)
         self._assigned.difference_update(gone)
         self._revoked.update(gone)
         log.info("kafka source %s: partitions revoked %s", self.name,
@@ -256,7 +277,7 @@ class KafkaSource(PollableSource):
             except _BadRecord as e:
                 raise _BadBatch(first, str(e)) from None
         # Hot path (plain records): one pass, header strings built directly.
-        topic_header = self.settings["topicHeader"] if self.settings["setTopicHeader"] else None
+        topic_header = self._topic_header
         append = events.append
         now = None
         cur: tuple[str, int] | None = None
@@ -281,9 +302,10 @@ class KafkaSource(PollableSource):
                 tss = now
             else:
                 tss = str(ts)
-            h = {"timestamp": tss, "partition": pstr, "offset": str(off)}
-            if topic_header is not None:
-                h[topic_header] = topic
+            if topic_header is None:
+                h = {"timestamp": tss, "partition": pstr, "offset": str(off)}
+            else:
+                h = {"timestamp": tss, "partition": pstr, "offset": str(off), topic_header: topic}
             key = m.key()
             if key is not None:
                 h["key"] = key.decode("utf-8", "replace")
@@ -294,6 +316,8 @@ class KafkaSource(PollableSource):
 
     def _process(self, consumer: Any) -> Status:
         c = self.counters.values
+        if self._failed:
+            self._retry_failed_commits(consumer)
         msgs = self._collect(consumer)
         if not msgs:
             c["KafkaEmptyCount"] += 1
@@ -332,23 +356,63 @@ class KafkaSource(PollableSource):
                 log.warning("kafka source %s: seek %s-%d to %d failed: %s", self.name, topic, part, off, e)
 
     def _commit(self, consumer: Any, last: dict[tuple[str, int], int]) -> None:
-        ck = import_confluent()
-        offsets = [ck.TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+        """Commit the offsets after ``last`` asynchronously (the channel transaction has committed)."""
+        ck = self._ck
         started = time.monotonic()
+        issued = self._issued
+        for tp, o in last.items():
+            issued[tp] = o + 1
+        try:
+            consumer.commit(offsets=[ck.TopicPartition(t, p, o + 1) for (t, p), o in last.items()],
+                            asynchronous=True)
+        except ck.KafkaException as e:  # not even queued: issue again on the next poll
+            log.warning("kafka source %s: offset commit failed, will retry: %s", self.name, describe_error(e.args[0]))
+            self._failed.update((tp, o + 1) for tp, o in last.items())
+        self.counters.values["KafkaCommitTimer"] += int((time.monotonic() - started) * 1000)
+
+    def _on_commit(self, err: Any, partitions: list[Any]) -> None:
+        """librdkafka's commit result (served inside consume()): failed offsets are issued again."""
+        failed = [p for p in partitions if err is not None or p.error is not None]
+        if not failed:
+            return
+        again = {}
+        for p in failed:
+            tp = (p.topic, p.partition)
+            if self._issued.get(tp) == p.offset:  # not superseded by a later commit
+                again[tp] = p.offset
+        if again:
+            self._failed.update(again)
+            why = describe_error(err if err is not None else failed[0].error)
+            log.warning("kafka source %s: offset commit of %s failed, will retry: %s", self.name,
+                        ", ".join(f"{t}-{p}@{o}" for (t, p), o in sorted(again.items())), why)
+
+    def _retry_failed_commits(self, consumer: Any) -> None:
+        again = {tp: o for tp, o in self._failed.items() if self._issued.get(tp) == o}
+        self._failed.clear()
+        if again:
+            self._commit(consumer, {tp: o - 1 for tp, o in again.items()})
+
+    def _commit_sync(self, consumer: Any, offsets: dict[tuple[str, int], int], why: str) -> None:
+        """Commit ``offsets`` (next offsets) synchronously: before partitions go away or the consumer closes."""
+        if not offsets:
+            return
+        ck = self._ck
+        tps = [ck.TopicPartition(t, p, o) for (t, p), o in offsets.items()]
         for attempt in range(1, COMMIT_RETRIES + 1):
             try:
-                consumer.commit(offsets=offsets, asynchronous=False)
-                break
+                consumer.commit(offsets=tps, asynchronous=False)
+                for tp in offsets:
+                    self._failed.pop(tp, None)
+                return
             except ck.KafkaException as e:
                 err = e.args[0] if e.args else e
                 retriable = getattr(err, "retriable", lambda: False)()
                 if attempt == COMMIT_RETRIES or not retriable:
                     # Delivered but not committed: the records are read again later (duplicates, no loss).
-                    log.warning("kafka source %s: offset commit failed (records may be delivered again): %s",
-                                self.name, describe_error(err))
-                    break
+                    log.warning("kafka source %s: offset commit (%s) failed, records may be delivered again: %s",
+                                self.name, why, describe_error(err))
+                    return
                 time.sleep(0.1 * attempt)
-        self.counters.values["KafkaCommitTimer"] += int((time.monotonic() - started) * 1000)
 
 
 class _BadRecord(Exception):
