@@ -6,9 +6,9 @@ the batch (``enable.auto.commit`` is always off).  The commit is asynchronous: i
 channel commit and travels while the next batch is polled; a failed one is logged and issued again
 (later batches commit higher offsets anyway).  Offsets issued but perhaps not yet acknowledged are
 committed synchronously when partitions are revoked and when the source stops, so a clean stop or a
-rebalance re-reads nothing; only a crash can re-read the last batch or two (at least once).  If the channel put fails, the
-consumer seeks back to the batch's first offsets so the same records are read again: at least once,
-never skipped.  A rebalance that takes partitions away mid-batch drops that batch's records of those
+rebalance re-reads nothing; only a crash can re-read the last batch or two (at least once).
+If the channel put fails, the consumer seeks back to the batch's first offsets so the same records
+are read again: never skipped.  A rebalance that takes partitions away mid-batch drops that batch's records of those
 partitions (nothing was committed for them; their new owner reads them from the committed offset).
 
 Legacy (Flume <= 1.6) keys ``topic``, ``groupId`` and ``zookeeperConnect`` are accepted with a
