@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from itertools import chain
 from typing import Any
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
@@ -135,10 +136,155 @@ def encode_call(message: str, params: bytes, handshake: dict[str, Any] | None = 
     return fo.getvalue()
 
 
+def _long(n: int) -> bytes:
+    """Avro's zig-zag varint encoding of a long."""
+    z = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while z > 0x7F:
+        out.append((z & 0x7F) | 0x80)
+        z >>= 7
+    out.append(z)
+    return bytes(out)
+
+
+_SMALL = 1 << 12
+_LENGTH = [_long(n) for n in range(_SMALL)]  # the length prefix of bytes/strings shorter than 4 KiB
+_NO_HEADERS = [b"\x00" + x for x in _LENGTH]  # an empty headers map, then the body's length
+
+
+def _length(n: int) -> bytes:
+    return _LENGTH[n] if n < _SMALL else _long(n)
+
+
 def encode_events(events: list[Event]) -> bytes:
-    fo = io.BytesIO()
-    write(fo, BATCH_SCHEMA, to_avro(events))
-    return fo.getvalue()
+    """``array<AvroFlumeEvent>`` as fastavro writes it (one block), encoded here: bodies are joined,
+    not copied into a writer, and events without headers cost no per-event Python code."""
+    if not events:
+        return b"\x00"
+    bodies = [e.body for e in events]
+    if not any([e.headers for e in events]):
+        try:
+            prefixes = list(map(_NO_HEADERS.__getitem__, map(len, bodies)))
+        except IndexError:  # a body of 4 KiB or more
+            prefixes = [_NO_HEADERS[0][:1] + _length(len(b)) for b in bodies]
+        return b"".join([_long(len(events)), *chain.from_iterable(zip(prefixes, bodies)), b"\x00"])
+    parts = [_long(len(events))]
+    add = parts.append
+    keys = _KEYS
+    for e, body in zip(events, bodies):
+        h = e.headers
+        if h:
+            add(_long(len(h)))
+            for k, v in h.items():
+                kb = keys.get(k)
+                if kb is None:
+                    kb = _string(k)
+                    if len(keys) < 1024:
+                        keys[k] = kb
+                add(kb)
+                vb = v.encode("utf-8")
+                add(_length(len(vb)))
+                add(vb)
+        add(b"\x00")
+        add(_length(len(body)))
+        add(body)
+    add(b"\x00")
+    return b"".join(parts)
+
+
+def _string(s: str) -> bytes:
+    b = s.encode("utf-8")
+    return _length(len(b)) + b
+
+
+_KEYS: dict[str, bytes] = {}  # encoded header names (a cache of pure values: no state)
+
+
+def decode_events(data: bytes, pos: int) -> tuple[list[Event], int]:
+    """``array<AvroFlumeEvent>`` at ``data[pos:]`` -> (events, end position).
+
+    A plain-Python reader (fastavro builds a dict per record and per header map that would be copied
+    again into Events); anything it does not expect is read again by fastavro, whose error is raised.
+    """
+    try:
+        return _decode_events(data, pos)
+    except Exception:
+        fo = io.BytesIO(data)
+        fo.seek(pos)
+        events = from_avro(read(fo, BATCH_SCHEMA))
+        return events, fo.tell()
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    z = 0
+    shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        z |= (b & 0x7F) << shift
+        if b < 0x80:
+            return (z >> 1) ^ -(z & 1), pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _decode_events(data: bytes, pos: int) -> tuple[list[Event], int]:
+    bodies: list[bytes] = []
+    headers: list[dict[str, str] | None] = []
+    add_body = bodies.append
+    add_headers = headers.append
+    n = len(data)
+    while True:
+        count, pos = _varint(data, pos)
+        if count == 0:
+            break
+        if count < 0:
+            count = -count
+            _, pos = _varint(data, pos)  # block size in bytes
+        for _ in range(count):
+            b = data[pos]
+            if b == 0:  # no headers
+                pos += 1
+                add_headers(None)
+            else:
+                h: dict[str, str] = {}
+                while True:
+                    m, pos = _varint(data, pos)
+                    if m == 0:
+                        break
+                    if m < 0:
+                        m = -m
+                        _, pos = _varint(data, pos)
+                    for _ in range(m):
+                        ln, pos = _varint(data, pos)
+                        end = pos + ln
+                        if ln < 0 or end > n:
+                            raise ValueError("short string")
+                        k = data[pos:end].decode("utf-8")
+                        ln, pos = _varint(data, end)
+                        end = pos + ln
+                        if ln < 0 or end > n:
+                            raise ValueError("short string")
+                        h[k] = data[pos:end].decode("utf-8")
+                        pos = end
+                add_headers(h)
+            b = data[pos]
+            if b < 0x80:  # a body shorter than 64 bytes: one-byte length
+                if b & 1:
+                    raise ValueError("negative length")
+                pos += 1
+                end = pos + (b >> 1)
+            else:
+                ln, pos = _varint(data, pos)
+                if ln < 0:
+                    raise ValueError("negative length")
+                end = pos + ln
+            if end > n:
+                raise ValueError("short body")
+            add_body(data[pos:end])
+            pos = end
+    return list(map(Event, bodies, headers)), pos
 
 
 def encode_event(event: Event) -> bytes:

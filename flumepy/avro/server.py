@@ -256,7 +256,8 @@ class _Connection:
         if name == "":  # handshake ping
             return p.encode_handshake(hs_response) if hs_response else b""
         if name == "appendBatch":
-            events = p.from_avro(p.read(fo, p.BATCH_SCHEMA))
+            events, end = p.decode_events(message, fo.tell())
+            fo.seek(end)
         elif name == "append":
             events = p.from_avro([p.read(fo, p.EVENT_SCHEMA)])
         else:
