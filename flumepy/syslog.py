@@ -29,10 +29,10 @@ from __future__ import annotations
 import calendar
 import re
 import time
-from itertools import repeat
-from operator import getitem, itemgetter, sub
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
+from operator import getitem, itemgetter, sub
 
 from flumepy.core.event import Event
 
@@ -298,8 +298,9 @@ class BulkParser:
         bodies = list(map(_last, map(bytes.split, lines, repeat(b" "), repeat(k))))
         if not all(bodies):
             return None
-        keys = list(map(getitem, lines, map(slice, repeat(None), map(sub, map(len, lines), map(len, bodies)))))
-        templates = list(map(heads.get, keys))
+        ends = map(sub, map(len, lines), map(len, bodies))
+        keys: list[bytes] = list(map(getitem, lines, map(slice, repeat(None), ends)))  # type: ignore[arg-type]
+        templates: list[dict[str, str] | None] = list(map(heads.get, keys))  # type: ignore[arg-type]
         if None in templates:
             for i, h in enumerate(templates):
                 if h is not None:
@@ -320,7 +321,7 @@ class BulkParser:
                     heads[head] = h
                 templates[i] = h
                 bodies[i] = body
-        return list(map(Event, bodies, map(dict.copy, templates)))
+        return list(map(Event, bodies, map(dict.copy, templates)))  # type: ignore[arg-type]
 
 
 _last = itemgetter(-1)

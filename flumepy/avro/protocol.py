@@ -245,6 +245,22 @@ def _decode_events(data: bytes, pos: int) -> tuple[list[Event], int]:
         for _ in range(count):
             b = data[pos]
             if b == 0:  # no headers
+                b = data[pos + 1]
+                if b < 0x80:  # and a body shorter than 64 bytes: the common records
+                    if not b & 1:
+                        start = pos + 2
+                        pos = start + (b >> 1)
+                        add_body(data[start:pos])
+                        add_headers(None)
+                        continue
+                elif data[pos + 2] < 0x80:  # ... or than 8 KiB
+                    z = (b & 0x7F) | (data[pos + 2] << 7)
+                    if not z & 1:
+                        start = pos + 3
+                        pos = start + (z >> 1)
+                        add_body(data[start:pos])
+                        add_headers(None)
+                        continue
                 pos += 1
                 add_headers(None)
             else:
@@ -284,6 +300,8 @@ def _decode_events(data: bytes, pos: int) -> tuple[list[Event], int]:
                 raise ValueError("short body")
             add_body(data[pos:end])
             pos = end
+    if pos > n:
+        raise ValueError("short body")
     return list(map(Event, bodies, headers)), pos
 
 

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from flumepy.syslog import (
     INCOMPLETE,
-    BulkParser,
     INVALID,
     STATUS,
+    BulkParser,
     MultiportParser,
     ParseError,
     StreamSplitter,
