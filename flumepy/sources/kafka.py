@@ -144,7 +144,8 @@ class KafkaSource(PollableSource):
         with self._lock:
             consumer, self._consumer = self._consumer, None
             if consumer is not None:
-                self._commit_sync(consumer, self._issued, "stopping")
+                if self._commit_sync(consumer, self._issued, "stopping"):
+                    self._issued.clear()  # nothing left for the revoke that close() triggers
                 try:
                     consumer.close()
                 except Exception as e:
@@ -392,10 +393,10 @@ class KafkaSource(PollableSource):
         if again:
             self._commit(consumer, {tp: o - 1 for tp, o in again.items()})
 
-    def _commit_sync(self, consumer: Any, offsets: dict[tuple[str, int], int], why: str) -> None:
+    def _commit_sync(self, consumer: Any, offsets: dict[tuple[str, int], int], why: str) -> bool:
         """Commit ``offsets`` (next offsets) synchronously: before partitions go away or the consumer closes."""
         if not offsets:
-            return
+            return True
         ck = self._ck
         tps = [ck.TopicPartition(t, p, o) for (t, p), o in offsets.items()]
         for attempt in range(1, COMMIT_RETRIES + 1):
@@ -403,7 +404,7 @@ class KafkaSource(PollableSource):
                 consumer.commit(offsets=tps, asynchronous=False)
                 for tp in offsets:
                     self._failed.pop(tp, None)
-                return
+                return True
             except ck.KafkaException as e:
                 err = e.args[0] if e.args else e
                 retriable = getattr(err, "retriable", lambda: False)()
@@ -411,8 +412,9 @@ class KafkaSource(PollableSource):
                     # Delivered but not committed: the records are read again later (duplicates, no loss).
                     log.warning("kafka source %s: offset commit (%s) failed, records may be delivered again: %s",
                                 self.name, why, describe_error(err))
-                    return
+                    return False
                 time.sleep(0.1 * attempt)
+        return False
 
 
 class _BadRecord(Exception):
