@@ -40,8 +40,7 @@ from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
 from flumepy.core.errors import FlumeError
 from flumepy.core.event import Event
 from flumepy.sources._tls import SSL_PROPS, server_context
-from flumepy.syslog import (DEFAULT_EVENT_SIZE, INVALID, STATUS, BulkParser, StreamSplitter, SyslogParser,
-                            keep_fields)
+from flumepy.syslog import DEFAULT_EVENT_SIZE, INVALID, STATUS, BulkParser, StreamSplitter, SyslogParser, keep_fields
 
 log = logging.getLogger(__name__)
 
