@@ -87,7 +87,8 @@ def test_check_with_system_properties_and_conf_dir(tmp_path: Path) -> None:
     write_conf(tmp_path / "conf", GOOD + "a1.channels.c1.capacity = ${sys:cap}\n", "flume.conf")
     r = run_cli("check", "-c", "conf", "-f", "flume.conf", "-n", "a1", "-Dcap=50", cwd=str(tmp_path))
     assert r.returncode == 1  # transactionCapacity defaults to 100
-    assert "conf/flume.conf:10: a1.channels.c1.capacity: 50 is smaller than transactionCapacity (default 100)" in r.stdout
+    assert ("conf/flume.conf:10: a1.channels.c1.capacity: 50 is smaller than transactionCapacity (default 100)"
+            in r.stdout)
     r = run_cli("check", "-c", "conf", "-f", "flume.conf", "-n", "a1", "-Dcap=500", cwd=str(tmp_path))
     assert r.returncode == 0, r.stdout
 

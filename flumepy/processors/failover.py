@@ -1,12 +1,14 @@
-"""Type ``failover``: the highest-priority live sink does the work; failed sinks are parked (Flume's FailoverSinkProcessor).
+"""Type ``failover``: the highest-priority live sink does the work; failed sinks are parked.
+
+Flume's FailoverSinkProcessor.
 
 Keys (under ``processor.``): ``priority.<sink>`` (higher wins; sinks without one get -1, -2, ... in
 the group's order), ``maxpenalty`` (30000 ms).  A sink that raises is parked for
 ``min(maxpenalty, (1 << fails) * 1000)`` ms (2 s, 4 s, 8 s, ...).  On each ``process()`` parked sinks
 whose time has come are tried first: READY puts them back in service, BACKOFF leaves them parked
 (due again next time), an error parks them longer.  Two sinks with the same priority: the later one
-is never used (as in Flume; `flumepy check` warns when both priorities are given).  When every sink fails, EventDeliveryError names
-each sink and its error.
+is never used (as in Flume; `flumepy check` warns when both priorities are given).  When every
+sink fails, EventDeliveryError names each sink and its error.
 """
 
 from __future__ import annotations

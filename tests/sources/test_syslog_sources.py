@@ -213,8 +213,9 @@ def test_syslogtcp_tls_with_pem_keystore(wire: Callable[..., Wired], tmp_path: P
     import subprocess
 
     pem = tmp_path / "server.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-keyout", str(pem), "-out", str(pem)], check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", str(pem), "-out", str(pem)],
+                   check=True, capture_output=True)
     w = started(wire, SyslogTcpSource, ssl="true", keystore=str(pem))
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
