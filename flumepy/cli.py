@@ -74,6 +74,9 @@ def cmd_agent(args: argparse.Namespace) -> int:
     path = _conf_path(args.conf_file, args.conf)
     log.debug("flumepy %s: agent %s from %s, system properties %s", __version__, args.name, path, system)
     agent = Agent(_registry(), drain_timeout=args.drain_timeout)
+    from flumepy.reload import digest
+
+    loaded = digest(path)  # what the reload watcher compares against
     spec = load_agent_spec(path, args.name, system)
     topo, problems = agent.build(spec, strict=args.strict)
     for p in problems:
@@ -107,7 +110,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
                 log.error("configuration change in %s not applied; still running the previous one:\n%s",
                           path, e)
 
-        watcher = ConfigWatcher(path, apply, poll_interval=args.poll_interval)
+        watcher = ConfigWatcher(path, apply, poll_interval=args.poll_interval, baseline=loaded)
         watcher.start()
     try:
         while not stop.wait(0.5):

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 DEBOUNCE = 0.5
 
 
-def _digest(path: str) -> str | None:
+def digest(path: str) -> str | None:
     try:
         with open(path, "rb") as f:
             return hashlib.sha256(f.read()).hexdigest()
@@ -53,7 +53,7 @@ class ConfigWatcher:
     """Calls ``on_change()`` after the file at ``path`` changes; ``start()``/``stop()`` own the threads."""
 
     def __init__(self, path: str, on_change: Callable[[], None], poll_interval: float = 30.0,
-                 debounce: float = DEBOUNCE, events: bool = True) -> None:
+                 debounce: float = DEBOUNCE, events: bool = True, baseline: str | None = None) -> None:
         self.path = os.path.abspath(path)
         self.on_change = on_change
         self.poll_interval = max(0.1, poll_interval)
@@ -63,11 +63,14 @@ class ConfigWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._observer: BaseObserver | None = None
-        self._last: str | None = None
+        # Digest of the content the agent loaded; taken before loading, so a change made while the
+        # agent starts is still noticed (at worst one reload of the same content, which changes nothing).
+        self._last: str | None = baseline
         self._missing_logged = False
 
     def start(self) -> None:
-        self._last = _digest(self.path)
+        if self._last is None:
+            self._last = digest(self.path)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="config-watcher", daemon=True)
         self._thread.start()
@@ -116,7 +119,7 @@ class ConfigWatcher:
             self._check()
 
     def _check(self) -> None:
-        current = _digest(self.path)
+        current = digest(self.path)
         if current is None:
             if not self._missing_logged:
                 log.warning("configuration file %s is missing or unreadable; keeping the running "

@@ -307,3 +307,21 @@ def test_running_agent_reloads_edits_keeps_events_and_rejects_broken_configs(
                           r"configuration reloaded: 2 sources, 2 channels, 2 sinks")
     assert m("CHANNEL.held", "ChannelSize") == "40"
     assert agent.terminate() == 0
+
+
+def test_change_made_while_the_agent_starts_is_not_missed(tmp_path: Path) -> None:
+    """The watcher compares against what the agent loaded, not what the file holds when it starts."""
+    from flumepy.reload import ConfigWatcher, digest
+
+    conf = tmp_path / "agent.conf"
+    conf.write_text("a.sources = r\n")
+    loaded = digest(str(conf))
+    conf.write_text("a.sources = r s\n")  # edited between loading and watching
+    calls: list[int] = []
+    w = ConfigWatcher(str(conf), lambda: calls.append(1), poll_interval=0.1, events=False, baseline=loaded)
+    w.start()
+    try:
+        wait_until(lambda: calls, 5, what="the reload callback")
+    finally:
+        w.stop()
+    assert calls == [1]
