@@ -4,19 +4,20 @@ Flume puts Netty's ``JZlibEncoder``/``JZlibDecoder`` in the pipeline: the connec
 stream (RFC 1950 header) in each direction, sync-flushed after every message.  Decompression here is
 done in bounded steps, so a small compressed input cannot expand into unbounded memory.
 
-TLS: Flume reads Java keystores.  Here a keystore/truststore file may be PKCS12 (what ``keytool``
-writes by default since Java 9, whatever the file is called) or PEM; a real JKS file is refused with
-the ``keytool -importkeystore`` command that converts it.
+TLS: the sink's client context is here; the source's server context is the one all TLS sources
+share (flumepy.sources._tls).  A truststore may be PKCS12 (what ``keytool`` writes by default since
+Java 9, whatever the file is called) or PEM; a real JKS file is refused with the ``keytool
+-importkeystore`` command that converts it.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
-import tempfile
 import warnings
 import zlib
+
+from flumepy.sources._tls import keystore_kind
 
 RECV_SIZE = 1 << 18
 INFLATE_STEP = 1 << 20  # most decompressed bytes produced per recv() call
@@ -89,43 +90,6 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
-def _kind(data: bytes, path: str) -> str:
-    if data[:4] == b"\xfe\xed\xfe\xed" or data[:4] == b"\xce\xce\xce\xce":
-        raise ValueError(f"{path} is a JKS keystore, which flumepy cannot read; convert it with "
-                         f"keytool -importkeystore -srckeystore {path} -destkeystore {path}.p12 "
-                         f"-deststoretype PKCS12, then set keystore/truststore to the .p12 file")
-    if b"-----BEGIN" in data[:4096]:
-        return "PEM"
-    return "PKCS12"
-
-
-def server_context(keystore: str, password: str | None, key_file: str | None = None,
-                   include: list[str] | None = None, exclude: list[str] | None = None) -> ssl.SSLContext:
-    """A TLS server context from a PKCS12 or PEM keystore (PEM: certificate chain plus key, or
-    the key in ``key_file``)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    _apply_protocols(ctx, include or [], exclude or ["SSLv3"])
-    data = _read(keystore)
-    if _kind(data, keystore) == "PEM":
-        ctx.load_cert_chain(keystore, key_file, password)
-        return ctx
-    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, pkcs12
-
-    key, cert, extra = pkcs12.load_key_and_certificates(data, password.encode() if password else None)
-    if key is None or cert is None:
-        raise ValueError(f"{keystore} holds no private key with a certificate")
-    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    pem += cert.public_bytes(Encoding.PEM) + b"".join(c.public_bytes(Encoding.PEM) for c in extra or ())
-    fd, tmp = tempfile.mkstemp(prefix="flumepy-key-", suffix=".pem")
-    try:
-        os.write(fd, pem)
-        os.close(fd)
-        ctx.load_cert_chain(tmp)
-    finally:
-        os.unlink(tmp)
-    return ctx
-
-
 def client_context(trust_all: bool, truststore: str | None, password: str | None,
                    include: list[str] | None = None, exclude: list[str] | None = None) -> ssl.SSLContext:
     """A TLS client context as Flume's: no host name check; trusts the truststore's certificates,
@@ -141,7 +105,7 @@ def client_context(trust_all: bool, truststore: str | None, password: str | None
         ctx.load_default_certs()
         return ctx
     data = _read(truststore)
-    if _kind(data, truststore) == "PEM":
+    if keystore_kind(data, truststore) == "PEM":
         ctx.load_verify_locations(cafile=truststore)
         return ctx
     from cryptography.hazmat.primitives.serialization import Encoding, pkcs12

@@ -1,9 +1,9 @@
 """Server-side TLS for sources, from Flume's ``ssl`` / ``keystore*`` keys (SslContextAwareAbstractSource).
 
-Java keystores: ``keystore-type=PKCS12`` files are read (with the ``cryptography`` package);
-JKS cannot be read by Python, so a JKS keystore fails at start with the keytool command that
-converts it.  flumepy also takes PEM: a ``keystore`` file holding the certificate chain and the
-private key (the type is recognised from the content), or the key in a separate file named by
+Java keystores: PKCS12 files are read (with the ``cryptography`` package); JKS cannot be read by
+Python, so a JKS keystore fails at start with the keytool command that converts it.  The file's
+content, not ``keystore-type``, decides how it is read.  flumepy also takes PEM: a ``keystore`` file
+holding the certificate chain and the private key, or the key in a separate file named by
 ``keystore-key``.  ``include-protocols`` / ``exclude-protocols`` are honoured; the cipher suite keys
 use Java names and are accepted but ignored (with a warning).
 """
@@ -22,7 +22,8 @@ SSL_PROPS = (
     Prop("ssl", "bool", False, "Accept TLS connections only."),
     Prop("keystore", "string", None, "Keystore file: PKCS12, or PEM with certificate chain and key."),
     Prop("keystore-password", "string", None, "Password of the keystore (or of the PEM private key)."),
-    Prop("keystore-type", "string", "JKS", "JKS (not readable by flumepy: convert it), PKCS12 or PEM."),
+    Prop("keystore-type", "string", "JKS", "JKS, PKCS12 or PEM; the file's content decides how it is read "
+         "(JKS files must be converted to PKCS12)."),
     Prop("keystore-key", "string", None, "flumepy: PEM private key file when the keystore holds only "
          "the certificate chain."),
     Prop("include-protocols", "list", [], "TLS protocols to allow (TLSv1.2 TLSv1.3 ...)."),
@@ -45,7 +46,6 @@ def server_context(settings: dict[str, Any], what: str) -> ssl.SSLContext | None
     if not path:
         raise FlumeError(f"{what}: ssl=true needs keystore (a PKCS12 or PEM file)")
     password = settings.get("keystore-password")
-    kind = (settings.get("keystore-type") or "JKS").upper()
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -53,15 +53,11 @@ def server_context(settings: dict[str, Any], what: str) -> ssl.SSLContext | None
         raise FlumeError(f"{what}: cannot read keystore {path}: {e.strerror or e}") from None
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
-        if b"-----BEGIN" in data:
+        # The file's content decides how it is read (keytool writes PKCS12 even when asked for "JKS").
+        if keystore_kind(data, path) == "PEM":
             ctx.load_cert_chain(path, settings.get("keystore-key") or None, password)
-        elif kind in ("PKCS12", "P12", "PFX"):
-            _load_pkcs12(ctx, data, password, what)
         else:
-            raise FlumeError(
-                f"{what}: keystore {path} is a {kind} keystore, which flumepy cannot read; convert it with "
-                f"'keytool -importkeystore -srckeystore {path} -destkeystore {path}.p12 -deststoretype PKCS12' "
-                "and set keystore-type=PKCS12 (or give PEM files)")
+            _load_pkcs12(ctx, data, password, what)
     except (ssl.SSLError, ValueError) as e:
         raise FlumeError(f"{what}: cannot load keystore {path}: {e}") from None
     allowed = [v for v in _VERSIONS if not settings.get("include-protocols") or v in settings["include-protocols"]]
@@ -75,6 +71,17 @@ def server_context(settings: dict[str, Any], what: str) -> ssl.SSLContext | None
     except (ValueError, ssl.SSLError):
         pass  # the OpenSSL build refuses old protocols anyway
     return ctx
+
+
+def keystore_kind(data: bytes, path: str) -> str:
+    """"PEM" or "PKCS12" from a key/trust store's bytes; ValueError for a JKS file (Python can't read it)."""
+    if data[:4] in (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce"):
+        raise ValueError(f"{path} is a JKS keystore, which flumepy cannot read; convert it with "
+                         f"'keytool -importkeystore -srckeystore {path} -destkeystore {path}.p12 "
+                         "-deststoretype PKCS12' and use the .p12 file (or give PEM files)")
+    if b"-----BEGIN" in data[:4096]:
+        return "PEM"
+    return "PKCS12"
 
 
 def _load_pkcs12(ctx: ssl.SSLContext, data: bytes, password: str | None, what: str) -> None:

@@ -17,11 +17,11 @@ import threading
 
 from flumepy.avro.framing import DEFAULT_MAX_MESSAGE
 from flumepy.avro.server import AvroServer, IpRule, parse_ip_rules
-from flumepy.avro.transport import server_context
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
 from flumepy.core.errors import ChannelError, FlumeError
 from flumepy.core.event import Event
+from flumepy.sources._tls import SSL_PROPS, server_context
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +37,7 @@ class AvroSource(EventDrivenSource):
              choices=("none", "deflate")),
         Prop("ipFilter", "bool", False, "Filter clients by ipFilterRules."),
         Prop("ipFilterRules", "string", None, "Comma-separated allow|deny:ip|name:pattern rules; first match wins."),
-        Prop("ssl", "bool", False, "Accept TLS connections only."),
-        Prop("keystore", "string", None, "Keystore: PKCS12 file, or PEM with certificate chain and key (JKS: "
-             "convert with keytool)."),
-        Prop("keystore-password", "string", None, "Password of the keystore (or of the PEM key)."),
-        Prop("keystore-type", "string", "JKS", "JKS, PKCS12 or PEM; the file's content decides how it is read."),
-        Prop("keystore-key", "string", None, "flumepy: PEM private key file when keystore holds only certificates."),
-        Prop("include-protocols", "list", [], "TLS protocols to allow (e.g. TLSv1.2 TLSv1.3)."),
-        Prop("exclude-protocols", "list", ["SSLv3"], "TLS protocols to refuse."),
-        Prop("include-cipher-suites", "list", [], "Java cipher suite names.", ignored="Java cipher suite names"),
-        Prop("exclude-cipher-suites", "list", [], "Java cipher suite names.", ignored="Java cipher suite names"),
+        *SSL_PROPS,
         Prop("max-message-size", "int", DEFAULT_MAX_MESSAGE, "flumepy: largest RPC message in bytes; a client "
              "sending a larger one is disconnected.", min=1024),
     )
@@ -82,11 +73,7 @@ class AvroSource(EventDrivenSource):
         s = self.settings
         ssl_ctx = None
         if s["ssl"]:
-            try:
-                ssl_ctx = server_context(s["keystore"], s["keystore-password"], s["keystore-key"],
-                                         s["include-protocols"], s["exclude-protocols"])
-            except (OSError, ValueError) as e:
-                raise FlumeError(f"avro source {self.name}: cannot load keystore {s['keystore']}: {e}") from None
+            ssl_ctx = server_context(s, f"avro source {self.name}")
         server = AvroServer(self.name, self._handle, s["bind"].strip(), s["port"],
                             deflate=s["compression-type"] == "deflate", ssl_context=ssl_ctx,
                             ip_rules=self.ip_rules, threads=s["threads"], max_message=s["max-message-size"],
