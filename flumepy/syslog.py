@@ -31,8 +31,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import repeat
-from operator import getitem, itemgetter, sub
+from operator import add
 
 from flumepy.core.event import Event
 
@@ -249,6 +248,7 @@ class SyslogParser:
 
 # The head of a plain RFC 3164 line: priority, optional version, stamp, host, each followed by one space.
 _HEAD3164 = re.compile(rb"<\d{1,3}>\d? ?[A-Z][a-z][a-z]  ?\d{1,2} \d{2}:\d{2}:\d{2} \w[\w.@-]* ", re.A)
+_SPLIT3164 = re.compile(rb"\n(" + _HEAD3164.pattern + rb")", re.A)
 
 
 class BulkParser:
@@ -279,52 +279,37 @@ class BulkParser:
     def parse(self, block: bytes) -> list[Event] | None:
         if not self.enabled or not block.isascii() or b"\r" in block:
             return None
-        lines = block.split(b"\n")
-        lines.pop()
-        if not lines:
+        # One C call: split the block at each "\n" + head; parts = ["", head1, body1, head2, body2, ...].
+        # Every "\n" consumed as a separator <=> every line starts with a head (heads hold no "\n").
+        parts = _SPLIT3164.split(b"\n" + block[:-1])
+        nlines = len(parts) >> 1
+        if nlines != block.count(b"\n") or parts[0]:
             return None
-        if len(block) >= self.size and max(map(len, lines)) >= self.size:
+        keys: list[bytes] = parts[1::2]
+        bodies: list[bytes] = parts[2::2]
+        if not all(bodies):
             return None
-        first = _HEAD3164.match(lines[0])
-        if first is None:
+        if len(block) >= self.size and max(map(len, keys)) + max(map(len, bodies)) >= self.size \
+                and max(map(add, map(len, keys), map(len, bodies))) >= self.size:
             return None
-        k = first.group().count(b" ")  # spaces in the heads of this block (4, more with version or day < 10)
         now = self.parser.clock()
         if now - self._since >= self.CACHE_TTL_MS or len(self._heads) >= self.CACHE_MAX:
             self._heads = {}
             self._since = now
         heads = self._heads
-        # Loops in C: head = the line up to its k-th space, body = the rest; headers from the cache.
-        bodies = list(map(_last, map(bytes.split, lines, repeat(b" "), repeat(k))))
-        if not all(bodies):
-            return None
-        ends = map(sub, map(len, lines), map(len, bodies))
-        keys: list[bytes] = list(map(getitem, lines, map(slice, repeat(None), ends)))  # type: ignore[arg-type]
-        templates: list[dict[str, str] | None] = list(map(heads.get, keys))  # type: ignore[arg-type]
-        if None in templates:
+        templates: list[dict[str, str] | None] = list(map(heads.get, keys))
+        if not all(templates):  # a template is never empty (Facility, Severity)
             for i, h in enumerate(templates):
                 if h is not None:
                     continue
-                # A head not seen yet, or one with another number of spaces.
-                line = lines[i]
-                m = _HEAD3164.match(line)
-                if m is None:
-                    return None
-                head = m.group()
-                body = line[len(head):]
-                if not body:
-                    return None
+                head = keys[i]
                 h = heads.get(head)
                 if h is None:
                     h = self.parser.event(head + b"x").headers
                     h.update(self.extra)
                     heads[head] = h
                 templates[i] = h
-                bodies[i] = body
         return list(map(Event, bodies, map(dict.copy, templates)))  # type: ignore[arg-type]
-
-
-_last = itemgetter(-1)
 
 
 def _priority(raw: bytes) -> int | None:
