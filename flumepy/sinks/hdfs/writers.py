@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from flumepy.core.component import EventSerializer
@@ -61,7 +62,9 @@ class _SeqWriter(FileWriter):
         self._w = w
 
     def append(self, events: Sequence[Event], now_ms: int) -> None:
-        self._w.append_many([(_timestamp(e, now_ms), e.body) for e in events])
+        # no headers at all (e.g. exec, netcat): every key is the sink's clock
+        keys = [_timestamp(e, now_ms) for e in events] if any(map(_headers, events)) else now_ms
+        self._w.append_columns(keys, list(map(_body, events)))
 
     def flush(self) -> None:
         self._w.sync()
@@ -71,6 +74,10 @@ class _SeqWriter(FileWriter):
 
     def take(self) -> bytes:
         return self._w.take()
+
+
+_headers = attrgetter("headers")
+_body = attrgetter("body")
 
 
 def _timestamp(e: Event, now_ms: int) -> int:
