@@ -17,7 +17,7 @@ from itertools import repeat
 
 from flumepy.core.component import Channel
 from flumepy.core.context import Context, Prop
-from flumepy.core.errors import ChannelError, ChannelFullError
+from flumepy.core.errors import ChannelFullError
 from flumepy.core.event import Event
 from flumepy.core.transaction import Transaction
 
@@ -170,25 +170,12 @@ class _MemoryTransaction(Transaction):
         self.takes: list[Event] = []
 
     def _do_put_batch(self, events: Sequence[Event]) -> None:
-        ch = self.ch
-        ch.counters.values["EventPutAttemptCount"] += len(events)
-        if len(self.puts) + len(events) > ch.transaction_capacity:
-            raise ChannelError(
-                f"put of {len(events)} events exceeds transactionCapacity {ch.transaction_capacity} of "
-                f"channel {ch.name} ({len(self.puts)} already in this transaction): commit more often "
-                "or raise transactionCapacity"
-            )
+        self.ch.count_put_attempt(len(self.puts), len(events))
         self.puts.extend(events)
 
     def _do_take_batch(self, max_events: int) -> list[Event]:
         ch = self.ch
-        room = ch.transaction_capacity - len(self.takes)
-        if room <= 0:
-            raise ChannelError(
-                f"take exceeds transactionCapacity {ch.transaction_capacity} of channel {ch.name}: "
-                "commit more often or raise transactionCapacity"
-            )
-        ch.counters.values["EventTakeAttemptCount"] += 1
+        room = ch.count_take_attempt(len(self.takes))
         got = ch._take(min(max_events, room))
         self.takes.extend(got)
         return got

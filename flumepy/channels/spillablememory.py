@@ -21,7 +21,7 @@ from operator import attrgetter
 from flumepy.channels.file.channel import FileChannel
 from flumepy.core.component import Channel
 from flumepy.core.context import Context, Prop
-from flumepy.core.errors import ChannelError, ChannelFullError
+from flumepy.core.errors import ChannelFullError
 from flumepy.core.event import Event
 from flumepy.core.transaction import Transaction
 
@@ -176,20 +176,12 @@ class _SpillTx(Transaction):
         return self.otx
 
     def _do_put_batch(self, events: Sequence[Event]) -> None:
-        ch = self.ch
-        ch.counters.values["EventPutAttemptCount"] += len(events)
-        if len(self.puts) + len(events) > ch.transaction_capacity:
-            raise ChannelError(f"put of {len(events)} events exceeds transactionCapacity {ch.transaction_capacity} "
-                               f"of channel {ch.name}: commit more often or raise transactionCapacity")
+        self.ch.count_put_attempt(len(self.puts), len(events))
         self.puts.extend(events)
 
     def _do_take_batch(self, max_events: int) -> list[Event]:
         ch = self.ch
-        room = ch.transaction_capacity - sum(len(e) for _, e in self.taken)
-        if room <= 0:
-            raise ChannelError(f"take exceeds transactionCapacity {ch.transaction_capacity} of channel {ch.name}: "
-                               "commit more often or raise transactionCapacity")
-        ch.counters.values["EventTakeAttemptCount"] += 1
+        room = ch.count_take_attempt(sum(len(e) for _, e in self.taken))
         with ch._not_empty:
             if not ch._order:
                 ch._not_empty.wait(ch.TAKE_LINGER)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from flumepy.core.context import Context, Prop
+from flumepy.core.errors import ChannelError
 from flumepy.core.event import Event
 from flumepy.core.metrics import Counters
 from flumepy.core.transaction import Transaction
@@ -70,6 +71,27 @@ class Channel(Component):
     def size(self) -> int:
         """Events currently in the channel (committed puts not yet taken)."""
         raise NotImplementedError
+
+    # -- helpers for transactions (not part of the contract) -----------------------------------
+    def count_put_attempt(self, already: int, n: int) -> None:
+        """Count a put of ``n`` events; ChannelError if it would take the transaction past
+        transactionCapacity (``already`` events are in it)."""
+        self.counters.values["EventPutAttemptCount"] += n
+        if already + n > self.transaction_capacity:
+            raise ChannelError(
+                f"put of {n} events exceeds transactionCapacity {self.transaction_capacity} of channel "
+                f"{self.name} ({already} already in this transaction): commit more often or raise "
+                "transactionCapacity")
+
+    def count_take_attempt(self, already: int) -> int:
+        """Count a take; the events it may return, ChannelError when the transaction is full."""
+        room = self.transaction_capacity - already
+        if room <= 0:
+            raise ChannelError(
+                f"take exceeds transactionCapacity {self.transaction_capacity} of channel {self.name}: "
+                "commit more often or raise transactionCapacity")
+        self.counters.values["EventTakeAttemptCount"] += 1
+        return room
 
 
 class Source(Component):
