@@ -31,8 +31,8 @@ import threading
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
 from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
-from flumepy.core.errors import FlumeError
 from flumepy.core.event import Event
+from flumepy.net import listen_tcp
 
 log = logging.getLogger(__name__)
 
@@ -86,21 +86,7 @@ class NetcatSource(EventDrivenSource):
     def start(self) -> None:
         self._stopping.clear()
         self.batch_limit = channel_batch_limit(self)
-        try:
-            infos = socket.getaddrinfo(self.bind, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        except socket.gaierror as e:
-            raise FlumeError(f"netcat source {self.name}: cannot resolve bind address {self.bind!r}: {e}") from None
-        family, _, _, _, addr = infos[0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(addr)
-            sock.listen(128)
-        except OSError as e:
-            sock.close()
-            reason = e.strerror or str(e)
-            raise FlumeError(f"netcat source {self.name}: cannot listen on {self.bind}:{self.port}: {reason}"
-                             ) from None
+        sock = listen_tcp(self.bind, self.port, f"netcat source {self.name}")
         sock.settimeout(self.ACCEPT_POLL)
         self._listener = sock
         self.address = sock.getsockname()[:2]

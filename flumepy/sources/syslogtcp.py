@@ -37,8 +37,8 @@ from collections.abc import Callable
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
 from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
-from flumepy.core.errors import FlumeError
 from flumepy.core.event import Event
+from flumepy.net import listen_tcp
 from flumepy.sources._tls import SSL_PROPS, server_context
 from flumepy.syslog import DEFAULT_EVENT_SIZE, INVALID, STATUS, BulkParser, StreamSplitter, SyslogParser, keep_fields
 
@@ -83,19 +83,7 @@ class TcpServer:
         bind = host or "0.0.0.0"
         try:
             for p in ports:
-                try:
-                    infos = socket.getaddrinfo(bind, p, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-                except socket.gaierror as e:
-                    raise FlumeError(f"{self.what}: cannot resolve host {bind!r}: {e}") from None
-                family, _, _, _, addr = infos[0]
-                sock = socket.socket(family, socket.SOCK_STREAM)
-                try:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    sock.bind(addr)
-                    sock.listen(128)
-                except OSError as e:
-                    sock.close()
-                    raise FlumeError(f"{self.what}: cannot listen on {bind}:{p}: {e.strerror or e}") from None
+                sock = listen_tcp(bind, p, self.what, host_key="host")
                 sock.setblocking(False)
                 self.listeners.append(sock)
                 self.addresses.append(sock.getsockname()[:2])
