@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from operator import add
 
-from flumepy.core.event import Event
+from flumepy.core.event import Event, TemplateEvent
 
 FACILITY = "Facility"
 SEVERITY = "Severity"
@@ -247,8 +247,13 @@ class SyslogParser:
 
 
 # The head of a plain RFC 3164 line: priority, optional version, stamp, host, each followed by one space.
-_HEAD3164 = re.compile(rb"<\d{1,3}>\d? ?[A-Z][a-z][a-z]  ?\d{1,2} \d{2}:\d{2}:\d{2} \w[\w.@-]* ", re.A)
-_SPLIT3164 = re.compile(rb"\n(" + _HEAD3164.pattern + rb")", re.A)
+# With groups (priority digits, version, stamp, host), to parse a head seen for the first time.
+_HEAD3164_GROUPS = re.compile(
+    rb"<(\d{1,3})>(\d?) ?([A-Z][a-z][a-z]  ?\d{1,2} \d{2}:\d{2}:\d{2}) (\w[\w.@-]*) ", re.A)
+# A looser split, cheaper per line: "<", 7-13 characters, " hh:mm:ss ", a run of non-spaces, " ".  Where
+# _HEAD3164_GROUPS matches a line, this cuts the same head (the time is the first ":" pattern; both hosts end
+# at the first space); where it cuts something _HEAD3164_GROUPS does not fullmatch, BulkParser declines.
+_SPLIT3164 = re.compile(rb"\n(<[^\n]{7,13}? \d\d:\d\d:\d\d [^ \n]+ )")
 
 
 class BulkParser:
@@ -261,8 +266,9 @@ class BulkParser:
     separators and a non-empty message, in a source without ``keepFields``.  Such a line matches
     ``RFC3164`` (never ``RFC5424``: its stamp starts with a capital letter), is not cut or
     octet-counted by the splitter, and its headers depend only on its head (up to the space after the
-    host): the head is parsed once by :meth:`SyslogParser.event` and its headers copied to every line
-    with the same head; the body is the message bytes.  Equal events to the general path, by design.
+    host): the head is parsed once (``_head_headers``, the same headers :meth:`SyslogParser.event`
+    gives) and shared as a :class:`TemplateEvent` template by every line with the same head; the body
+    is the message bytes.  Equal events to the general path, by design (a seeded fuzz test checks).
     """
 
     CACHE_MAX = 4096
@@ -305,11 +311,31 @@ class BulkParser:
                 head = keys[i]
                 h = heads.get(head)
                 if h is None:
-                    h = self.parser.event(head + b"x").headers
-                    h.update(self.extra)
+                    h = self._head_headers(head)
+                    if h is None:
+                        return None
                     heads[head] = h
                 templates[i] = h
-        return list(map(Event, bodies, map(dict.copy, templates)))  # type: ignore[arg-type]
+        # Events share their line's template until something reads their headers (TemplateEvent).
+        return list(map(TemplateEvent, bodies, templates))  # type: ignore[arg-type]
+
+    def _head_headers(self, head: bytes) -> dict[str, str] | None:
+        """The headers SyslogParser.event gives a line with this head (and extra), or None when the head
+        is not a plain RFC 3164 head after all (the loose split cut it)."""
+        m = _HEAD3164_GROUPS.fullmatch(head)
+        if m is None:
+            return None
+        priority, version, stamp, host = (g.decode("ascii") for g in m.groups())
+        pri = int(priority)
+        h = {FACILITY: str(pri // 8), SEVERITY: str(pri % 8), "priority": priority}
+        if version:
+            h["version"] = version
+        ts = self.parser._stamp(stamp, False)
+        if ts is not None:
+            h["timestamp"] = str(ts)
+        h["host"] = host
+        h.update(self.extra)
+        return h
 
 
 def _priority(raw: bytes) -> int | None:

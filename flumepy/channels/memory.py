@@ -53,7 +53,10 @@ class MemoryChannel(Channel):
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
-        self._queue: deque[Event] = deque()
+        # Committed puts as whole lists (one append per commit, no per-event work); takes slice them.
+        self._chunks: deque[list[Event]] = deque()
+        self._head = 0  # events of _chunks[0] already taken
+        self._count = 0  # events queued
         self._lock = threading.Lock()
         self._not_full = threading.Condition(self._lock)
         self._not_empty = threading.Condition(self._lock)
@@ -95,7 +98,7 @@ class MemoryChannel(Channel):
             self._not_full.notify_all()
 
     def size(self) -> int:
-        return len(self._queue)
+        return self._count
 
     def transaction(self) -> Transaction:
         return _MemoryTransaction(self)
@@ -106,15 +109,15 @@ class MemoryChannel(Channel):
         slots = _slots(events) if self.slot_limit else 0
         deadline = time.monotonic() + self.keep_alive
         with self._not_full:
-            while len(self._queue) + self._in_flight + n > self.capacity or (
+            while self._count + self._in_flight + n > self.capacity or (
                 self.slot_limit and self._slots_used + slots > self.slot_limit
             ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    if len(self._queue) + self._in_flight + n > self.capacity:
+                    if self._count + self._in_flight + n > self.capacity:
                         held = f", {self._in_flight} more taken but not committed" if self._in_flight else ""
                         raise ChannelFullError(
-                            f"channel {self.name} is full ({len(self._queue)} of {self.capacity} events{held}; "
+                            f"channel {self.name} is full ({self._count} of {self.capacity} events{held}; "
                             f"a put of {n} did not fit within keep-alive {self.keep_alive:g}s): "
                             "sinks are not keeping up, or raise capacity"
                         )
@@ -123,25 +126,38 @@ class MemoryChannel(Channel):
                         "or raise byteCapacity"
                     )
                 self._not_full.wait(remaining)
-            self._queue.extend(events)
+            self._chunks.append(events)  # the transaction hands its list over
+            self._count += n
             self._slots_used += slots
             self._not_empty.notify_all()
 
     def _take(self, n: int) -> list[Event]:
-        q = self._queue
         with self._not_empty:
-            if not q:
+            if not self._count:
                 self._not_empty.wait(self.TAKE_LINGER)
-                if not q:
+                if not self._count:
                     return []
-            k = min(n, len(q))
-            if k == len(q):
-                out = list(q)
-                q.clear()
-            else:
-                pop = q.popleft
-                out = [pop() for _ in range(k)]
-            self._in_flight += k
+            chunks = self._chunks
+            out: list[Event] = []
+            want = min(n, self._count)
+            left = want
+            while left:
+                chunk, head = chunks[0], self._head
+                avail = len(chunk) - head
+                if avail <= left:
+                    chunks.popleft()
+                    self._head = 0
+                    if not out and not head:
+                        out = chunk  # the whole first chunk: hand the list itself over
+                    else:
+                        out.extend(chunk[head:] if head else chunk)
+                    left -= avail
+                else:
+                    out.extend(chunk[head:head + left])
+                    self._head = head + left
+                    left = 0
+            self._count -= want
+            self._in_flight += want
             return out
 
     def _release(self, events: list[Event]) -> None:
@@ -156,7 +172,11 @@ class MemoryChannel(Channel):
         """Taken events were rolled back: put them back at the head in their order."""
         with self._lock:
             self._in_flight -= len(events)
-            self._queue.extendleft(reversed(events))
+            if self._head:  # drop the taken part of the first chunk before putting these in front
+                self._chunks[0] = self._chunks[0][self._head:]
+                self._head = 0
+            self._chunks.appendleft(list(events))
+            self._count += len(events)
             self._not_empty.notify_all()
 
 

@@ -122,6 +122,31 @@ def test_rolled_back_takes_go_back_to_the_head_in_order() -> None:
     assert take(ch) == [b"0", b"1", b"2", b"3", b"4", b"5", b"6"]
 
 
+
+def test_takes_across_and_inside_committed_batches_keep_fifo_order_with_rollbacks() -> None:
+    """Puts are queued batch by batch; takes of any size (partial batches, several batches at once)
+    and rollbacks in between must still see one FIFO sequence."""
+    ch = memory(capacity=100, transactionCapacity=100)
+    put(ch, b"0", b"1", b"2")
+    put(ch, b"3")
+    put(ch, b"4", b"5", b"6", b"7")
+    assert take(ch, 2) == [b"0", b"1"]
+    with pytest.raises(RuntimeError):
+        with ch.transaction() as tx:
+            assert [e.body for e in tx.take_batch(3)] == [b"2", b"3", b"4"]
+            raise RuntimeError("sink failed")
+    assert ch.size() == 6
+    assert take(ch, 1) == [b"2"]
+    with pytest.raises(RuntimeError):
+        with ch.transaction() as tx:
+            assert [e.body for e in tx.take_batch(2)] == [b"3", b"4"]
+            raise RuntimeError("sink failed")
+    put(ch, b"8")
+    assert take(ch, 4) == [b"3", b"4", b"5", b"6"]
+    assert ch.size() == 2
+    assert take(ch) == [b"7", b"8"]
+    assert ch.size() == 0
+
 def test_rolled_back_puts_are_discarded() -> None:
     ch = memory()
     with pytest.raises(RuntimeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import os
 import time
 
 from hypothesis import given, settings
@@ -249,11 +250,12 @@ line3164 = st.builds(
     lambda pri, ver, sp, mon, day, t, host, msg: f"<{pri}>{ver}{sp}{mon} {day} {t} {host} {msg}".encode(),
     st.integers(0, 999), st.sampled_from(["", "1", "12"]), st.sampled_from(["", " ", "  ", "\t"]),
     st.sampled_from(["Oct", "Feb", "oct", "OCT", "Xyz"]), st.sampled_from(["1", " 1", "01", "27", "32", "123"]),
-    st.sampled_from(["22:14:15", "24:61:61", "1:2:3"]), st.from_regex(r"\A[\w.@\- ]{0,8}\Z"),
+    st.sampled_from(["22:14:15", "24:61:61", "1:2:3"]),
+    st.one_of(st.from_regex(r"\A[\w.@\- ]{0,8}\Z"), st.sampled_from(["h:1", "10:00:00", "a\tb", "12:00:00 x"])),
     st.text(st.characters(max_codepoint=300), max_size=20))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "200")), deadline=None)
 @given(st.lists(line3164, min_size=1, max_size=6), st.integers(10, 80), st.booleans())
 def test_fuzz_bulk_parser_equals_general_path(lines: list[bytes], size: int, extra: bool) -> None:
     block = b"".join(ln + b"\n" for ln in lines)
@@ -261,3 +263,23 @@ def test_fuzz_bulk_parser_equals_general_path(lines: list[bytes], size: int, ext
     got = bulk_path(block, size, headers)
     if got is not None:
         assert got == general_path(block, size, headers)
+
+
+plain3164 = st.builds(
+    lambda pri, ver, mon, day, t, host, msg: f"<{pri}>{ver}{mon} {day} {t} {host} {msg}".encode(),
+    st.integers(0, 999).map(str) | st.sampled_from(["007", "01"]), st.sampled_from(["", "1 ", "2"]),
+    st.sampled_from(["Oct", "Feb", "Jan"]), st.sampled_from(["1", " 1", "01", "27", "31"]),
+    st.sampled_from(["22:14:15", "00:00:00", "23:59:59"]),
+    st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9_.@-]{0,8}\Z", fullmatch=True),
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=30)
+    | st.sampled_from(["12:00:00 host2 x", ": 10:10:10 a b", " <3>Oct 11 22:14:15 h m"]))
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "200")), deadline=None)
+@given(st.lists(plain3164, min_size=1, max_size=8), st.booleans())
+def test_fuzz_bulk_parser_takes_plain_rfc3164_lines_as_the_general_path_would(lines: list[bytes], extra: bool) -> None:
+    block = b"".join(ln + b"\n" for ln in lines)
+    headers = {"client": "1.2.3.4"} if extra else {}
+    got = bulk_path(block, 2500, headers)
+    assert got is not None
+    assert got == general_path(block, 2500, headers)
