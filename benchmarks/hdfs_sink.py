@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from flumepy.agent import tune_runtime  # noqa: E402
 from flumepy.fs import filesystem_for  # noqa: E402
 from flumepy.testing.harness import run_pipeline  # noqa: E402
 
@@ -115,6 +116,7 @@ def main() -> int:
     ap.add_argument("--start-hdfs", action="store_true", help="start a local NameNode + DataNode for the run")
     ap.add_argument("--no-local", action="store_true")
     args = ap.parse_args()
+    tune_runtime()  # GC and GIL switch interval as `flumepy agent` sets them
     cluster = None
     targets: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as work:

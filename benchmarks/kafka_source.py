@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from flumepy.agent import tune_runtime  # noqa: E402
 from flumepy.core.event import Event  # noqa: E402
 from flumepy.testing.harness import run_pipeline  # noqa: E402
 
@@ -130,6 +131,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--source-type", default="kafka", help="source type or class (to compare an older version)")
     args = ap.parse_args()
+    tune_runtime()  # GC and GIL switch interval as `flumepy agent` sets them
     broker = None
     workdir = tempfile.mkdtemp(prefix="flumepy-bench-kafka-")
     bootstrap = args.bootstrap

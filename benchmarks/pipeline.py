@@ -105,7 +105,7 @@ a.sinks.k.channel = c
 
 
 def run_one(name: str, events: int) -> dict[str, float]:
-    from flumepy.agent import Agent, tune_gc
+    from flumepy.agent import Agent, tune_runtime
     from flumepy.config.model import build_agent_spec
     from flumepy.config.properties import parse_properties
     from flumepy.registry import Registry
@@ -119,7 +119,7 @@ def run_one(name: str, events: int) -> dict[str, float]:
         cpu0 = time.process_time()
         t0 = time.perf_counter()
         agent.start(topo)
-        tune_gc()  # as `flumepy agent` does
+        tune_runtime()  # as `flumepy agent` does
         while sink.counters.get("EventDrainSuccessCount") < events:
             time.sleep(0.02)
         t1 = time.perf_counter()

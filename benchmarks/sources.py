@@ -133,10 +133,10 @@ def _wait_size(path: str, size: int, proc: subprocess.Popen[bytes], timeout: flo
 # ------------------------------------------------------------------------------------------------- flumepy
 
 
-def agent_tune_gc() -> None:
-    from flumepy.agent import tune_gc
+def agent_tune_runtime() -> None:
+    from flumepy.agent import tune_runtime
 
-    tune_gc()
+    tune_runtime()
 
 
 def _agent(text: str):  # type: ignore[no-untyped-def]
@@ -187,7 +187,7 @@ a.sources.r.channels = c
 """ + MEMORY_FILE_ROLL.format(out=out))
     t0 = time.perf_counter()
     agent.start(topo)
-    agent_tune_gc()  # as `flumepy agent` does
+    agent_tune_runtime()  # as `flumepy agent` does
     _wait_count(topo.sinks["k"], n)
     secs = time.perf_counter() - t0
     agent.stop()
@@ -207,7 +207,7 @@ a.sources.r.port = {port}
 a.sources.r.channels = c
 """ + MEMORY_FILE_ROLL.format(out=out))
     agent.start(topo)
-    agent_tune_gc()  # as `flumepy agent` does
+    agent_tune_runtime()  # as `flumepy agent` does
     client = Client(work, port, payloads)
     t0 = time.perf_counter()
     client.go()
@@ -255,7 +255,7 @@ a.sinks.k.batchSize = 1000
 a.sinks.k.channel = c
 """)
     agent.start(topo)
-    agent_tune_gc()  # as `flumepy agent` does
+    agent_tune_runtime()  # as `flumepy agent` does
     conf = os.path.join(work, "sender.conf")
     with open(conf, "w") as f:
         f.write(AVRO_SENDER.format(n=n, port=port))

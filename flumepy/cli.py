@@ -66,7 +66,7 @@ def print_problems(problems: Sequence[Problem], stream=sys.stderr) -> None:  # t
 
 # -- commands --------------------------------------------------------------------------------------
 def cmd_agent(args: argparse.Namespace) -> int:
-    from flumepy.agent import Agent, load_agent_spec, tune_gc
+    from flumepy.agent import Agent, load_agent_spec, tune_runtime
 
     system, dwarn = parse_defines(args.define or [])
     for w in setup_logging(system, args.debug) + dwarn:
@@ -90,7 +90,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     agent.start(topo)
-    tune_gc()
+    tune_runtime()
     log.info("agent %s started from %s: %d sources, %d channels, %d sinks", args.name, path,
              len(topo.sources), len(topo.channels), len(topo.sinks))
     monitor = None
