@@ -9,6 +9,11 @@ fine: several agents can share one topic as their buffer.
 
 With ``parseAsFlumeEvent`` (default) records are Flume Avro events (headers kept), else the record
 value is the body and the headers are empty.
+
+``size()`` (the ChannelSize gauge) is the topic's backlog for the consumer group: records not yet
+committed by it, asked of the brokers at most once a second (a metrics read never waits longer
+than SIZE_TIMEOUT; on errors the last figure stays).  The channel has no capacity: ChannelCapacity
+is 0 and ChannelFillPercentage 0.0.
 """
 
 from __future__ import annotations
@@ -27,14 +32,19 @@ from flumepy.core.transaction import Transaction
 from flumepy.kafka import avro
 from flumepy.kafka.client import (
     FORCED_CONSUMER,
+    backlog,
     callbacks,
     describe_error,
     import_confluent,
     passthrough,
+    quiet_callbacks,
     resolve_bootstrap,
 )
 
 log = logging.getLogger(__name__)
+
+SIZE_TTL = 1.0  # seconds a backlog figure is served before the brokers are asked again
+SIZE_TIMEOUT = 1.0  # the longest size() waits for the brokers
 
 
 class KafkaChannel(Channel):
@@ -85,6 +95,15 @@ class KafkaChannel(Channel):
         self._consumers: list[Any] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        # size(): a group member that never joins, asking for watermarks and committed offsets.
+        self._sizer: Any = None
+        self._size_lock = threading.Lock()
+        self._size = 0
+        self._size_at = -1e9
+        g = self.counters.gauges
+        g["ChannelSize"] = self.size
+        g["ChannelCapacity"] = lambda: 0  # none: the topic is the limit
+        g["ChannelFillPercentage"] = lambda: 0.0
 
     def configure(self, ctx: Context) -> None:
         super().configure(ctx)
@@ -111,6 +130,7 @@ class KafkaChannel(Channel):
         ck = import_confluent()
         self._stopping.clear()
         self.servers = resolve_bootstrap(self.bootstrap, self.zookeeper, self.producer_config)
+        self._size_at = -1e9
         try:
             self._producer = ck.Producer({**self.producer_config, "bootstrap.servers": self.servers,
                                           **callbacks(f"kafka channel {self.name}")})
@@ -131,11 +151,39 @@ class KafkaChannel(Channel):
                 log.warning("kafka channel %s: closing a consumer: %s", self.name, e)
         if producer is not None:
             producer.flush(5)
+        with self._size_lock:
+            sizer, self._sizer = self._sizer, None
+        if sizer is not None:
+            sizer.close()
         self._local = threading.local()
         super().stop()
 
     def size(self) -> int:
-        return 0  # not known without asking the broker (lag); Flume reports none either
+        """Records in the topic not yet committed by the group (cached SIZE_TTL; the last figure on errors)."""
+        if self.lifecycle != "START" or self._stopping.is_set() or time.monotonic() < self._size_at + SIZE_TTL:
+            return self._size
+        if not self._size_lock.acquire(blocking=False):
+            return self._size  # another thread is asking the brokers right now
+        try:
+            if not self._stopping.is_set() and time.monotonic() >= self._size_at + SIZE_TTL:
+                self._size = self._ask_size()
+        except Exception as e:  # broker down or slow: keep the last figure
+            log.debug("kafka channel %s: size not refreshed: %s", self.name, e)
+        finally:
+            self._size_at = time.monotonic()
+            self._size_lock.release()
+        return self._size
+
+    def _ask_size(self) -> int:
+        ck = import_confluent()
+        if self._sizer is None:
+            self._sizer = ck.Consumer(self._consumer_conf(quiet_callbacks(f"kafka channel {self.name} (size)")))
+        self._sizer.poll(0)  # serves its callbacks (never subscribed: no records, no group join)
+        reset = self.consumer_config.get("auto.offset.reset", "earliest")
+        return int(backlog(self._sizer, self.topic, SIZE_TIMEOUT, from_earliest=reset not in ("latest", "largest")))
+
+    def _consumer_conf(self, cbs: dict[str, Any]) -> dict[str, Any]:
+        return {**self.consumer_config, "bootstrap.servers": self.servers, **cbs}
 
     def transaction(self) -> Transaction:
         return _KafkaTransaction(self)
@@ -151,8 +199,7 @@ class KafkaChannel(Channel):
         if self.lifecycle != "START":
             raise ChannelError(f"kafka channel {self.name} is not started")
         try:
-            c = ck.Consumer({**self.consumer_config, "bootstrap.servers": self.servers,
-                             **callbacks(f"kafka channel {self.name}")})
+            c = ck.Consumer(self._consumer_conf(callbacks(f"kafka channel {self.name}")))
         except ck.KafkaException as e:
             raise ChannelError(f"kafka channel {self.name}: bad consumer settings: {e}") from None
         c.subscribe([self.topic], on_assign=self._on_assign)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flumepy.core.context import Context
@@ -71,6 +72,46 @@ def describe_error(err: Any) -> str:
         return str(err)
 
 
+def backlog(consumer: Any, topic: str, timeout: float, from_earliest: bool = True) -> int:
+    """Records of ``topic`` that ``consumer``'s group has not committed yet (its lag).
+
+    The sum over the partitions of the high watermark minus the committed offset; a partition with
+    no committed offset counts from its low watermark (``from_earliest``, as auto.offset.reset =
+    earliest reads it) or not at all.  ``consumer`` needs ``group.id`` but no subscription.  Every
+    broker request shares ``timeout`` seconds: TimeoutError past it, KafkaException on errors.
+    """
+    ck = import_confluent()
+    deadline = time.monotonic() + timeout
+
+    def left() -> float:
+        rest = deadline - time.monotonic()
+        if rest <= 0:
+            raise TimeoutError(f"no answer from the brokers within {timeout:g}s")
+        return rest
+
+    meta = consumer.list_topics(topic, timeout=left()).topics.get(topic)
+    if meta is not None and meta.error is not None:
+        if meta.error.code() == ck.KafkaError.UNKNOWN_TOPIC_OR_PART:
+            return 0  # nothing was ever put
+        raise ck.KafkaException(meta.error)
+    if meta is None or not meta.partitions:
+        return 0
+    total = 0
+    for tp in consumer.committed([ck.TopicPartition(topic, p) for p in sorted(meta.partitions)], timeout=left()):
+        if tp.error is not None:
+            raise ck.KafkaException(tp.error)
+        marks = consumer.get_watermark_offsets(ck.TopicPartition(topic, tp.partition), timeout=left())
+        if marks is None:
+            raise TimeoutError(f"no watermarks of {topic}-{tp.partition} within {timeout:g}s")
+        low, high = marks
+        if tp.offset >= 0:
+            start = max(tp.offset, low)  # records below low are gone (retention)
+        else:
+            start = low if from_earliest else high
+        total += max(high - start, 0)
+    return total
+
+
 class _RdkafkaLog:
     """librdkafka's own log lines (served during poll calls), at DEBUG under flumepy.kafka.librdkafka:
     errors worth a user's attention come through the error callback instead."""
@@ -107,3 +148,13 @@ class ErrorReporter:
 def callbacks(what: str) -> dict[str, Any]:
     """Client settings routing librdkafka's errors and log lines into logging, for ``what`` (a component)."""
     return {"error_cb": ErrorReporter(what), "logger": _RdkafkaLog()}
+
+
+def quiet_callbacks(what: str) -> dict[str, Any]:
+    """As callbacks(), but errors only at DEBUG: for helper clients (metrics) whose failures the
+    component's main clients already report."""
+
+    def error_cb(err: Any) -> None:
+        log.debug("%s: %s", what, describe_error(err))
+
+    return {"error_cb": error_cb, "logger": _RdkafkaLog()}
