@@ -13,7 +13,8 @@ value is the body and the headers are empty.
 ``size()`` (the ChannelSize gauge) is the topic's backlog for the consumer group: records not yet
 committed by it, asked of the brokers at most once a second (a metrics read never waits longer
 than SIZE_TIMEOUT; on errors the last figure stays).  The channel has no capacity: ChannelCapacity
-is 0 and ChannelFillPercentage 0.0.
+is 0 and ChannelFillPercentage 0.0.  With the legacy ``zookeeperConnect``, ``migrateZookeeperOffsets``
+seeds a group that has no Kafka offsets from its old ZooKeeper ones at start, as Flume does.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ class KafkaChannel(Channel):
              choices=("0", "1", "all", "-1")),
         Prop("kafka.consumer.auto.offset.reset", "string", "earliest", "Where a group with no offsets starts.",
              choices=("earliest", "latest", "smallest", "largest", "error")),
-        Prop("migrateZookeeperOffsets", "bool", True, "Accepted for compatibility (old ZooKeeper offsets are only "
-             "migrated by the kafka source).", ignored="ZooKeeper offset migration for the channel"),
+        Prop("migrateZookeeperOffsets", "bool", True, "With zookeeperConnect: start a group that has no Kafka "
+             "offsets from the offsets its old consumers kept in ZooKeeper."),
         Prop("kafka.producer.", prefix=True, doc="Passed to the producer (librdkafka names)."),
         Prop("kafka.consumer.", prefix=True, doc="Passed to the consumers (librdkafka names); enable.auto.commit "
              "is always false."),
@@ -130,6 +131,11 @@ class KafkaChannel(Channel):
         ck = import_confluent()
         self._stopping.clear()
         self.servers = resolve_bootstrap(self.bootstrap, self.zookeeper, self.producer_config)
+        if self.zookeeper and self.settings["migrateZookeeperOffsets"]:
+            from flumepy.kafka.zookeeper import migrate_offsets
+
+            migrate_offsets(self.zookeeper, self._consumer_conf(quiet_callbacks(f"kafka channel {self.name}")),
+                            [self.topic], f"kafka channel {self.name}")
         self._size_at = -1e9
         try:
             self._producer = ck.Producer({**self.producer_config, "bootstrap.servers": self.servers,

@@ -1,0 +1,101 @@
+"""Kafka channel with Flume <= 1.6 keys: brokers from ZooKeeper, old ZooKeeper offsets migrated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flumepy.channels.kafka import KafkaChannel
+from flumepy.core.context import Context
+from flumepy.core.event import Event
+from tests.kafka.conftest import unique
+from tests.kafka.test_channel import FAST, _channel, _take
+
+
+def _committed(broker, topic: str, group: str, partitions: int = 1) -> list[int]:
+    """The group's offsets committed in Kafka (-1001: none)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        return [tp.offset for tp in c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)]
+    finally:
+        c.close()
+
+
+def _legacy(zookeeper, topic: str, group: str, **extra: str) -> tuple[KafkaChannel, Context]:
+    ch = KafkaChannel("c1")
+    ctx = Context({"zookeeperConnect": zookeeper.connect, "topic": topic, "groupId": group, "pollTimeout": "200",
+                   **FAST, **extra})
+    ch.configure(ctx)
+    return ch, ctx
+
+
+def _write_zookeeper_offsets(zookeeper, group: str, topic: str, offsets: dict[int, int]) -> None:
+    zk = zookeeper.client()
+    try:  # as an old (0.8-style) consumer of the group left them
+        for part, off in offsets.items():
+            zk.create(f"/consumers/{group}/offsets/{topic}/{part}", b"%d" % off, makepath=True)
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def test_old_zookeeper_offsets_are_where_the_first_take_starts(kafka_broker, zookeeper) -> None:
+    zookeeper.register_broker(0, "127.0.0.1", kafka_broker.port)
+    topic, group = kafka_broker.create_topic(unique("zkch"), partitions=2), unique("old-group")
+    writer = _channel(kafka_broker, topic, unique("writer"))
+    try:
+        with writer.transaction() as tx:
+            tx.put_batch([Event(b"p0-%d" % i, {"n": str(i)}) for i in range(10)])
+        with writer.transaction() as tx:
+            tx.put_batch([Event(b"p1-%d" % i, {"n": str(i)}) for i in range(5)])
+    finally:
+        writer.stop()
+    # The writer's partitioner spread them: find which events landed where, in order.
+    by_part: dict[int, list[Any]] = {0: [], 1: []}
+    for m in sorted(kafka_broker.consume(topic, 15), key=lambda m: (m.partition(), m.offset())):
+        by_part[m.partition()].append(m)
+    _write_zookeeper_offsets(zookeeper, group, topic, {0: 2, 1: 1})
+    ch, ctx = _legacy(zookeeper, topic, group, migrateZookeeperOffsets="true")
+    assert [p.key for p in ctx.problems if p.key == "migrateZookeeperOffsets"] == []  # implemented: no warning
+    assert _committed(kafka_broker, topic, group, 2) == [-1001, -1001]
+    ch.start()
+    try:
+        assert _committed(kafka_broker, topic, group, 2) == [2, 1]  # migrated at start, before any take
+        want = len(by_part[0]) - 2 + len(by_part[1]) - 1
+        got = _take(ch, want)
+        expected = [ch.decode(m) for m in by_part[0][2:] + by_part[1][1:]]
+        assert sorted(got, key=lambda e: e.body) == sorted(expected, key=lambda e: e.body)
+        assert _committed(kafka_broker, topic, group, 2) == [len(by_part[0]), len(by_part[1])]
+    finally:
+        ch.stop()
+    # Kafka now has the group's offsets: a restart does not go back to the ZooKeeper ones.
+    ch, _ = _legacy(zookeeper, topic, group)
+    ch.start()
+    try:
+        assert _committed(kafka_broker, topic, group, 2) == [len(by_part[0]), len(by_part[1])]
+        with ch.transaction() as tx:
+            tx.put(Event(b"after-restart"))
+        assert _take(ch, 1) == [Event(b"after-restart", {})]
+    finally:
+        ch.stop()
+
+
+def test_no_migration_when_switched_off(kafka_broker, zookeeper) -> None:
+    zookeeper.register_broker(0, "127.0.0.1", kafka_broker.port)
+    topic, group = kafka_broker.create_topic(unique("zkch")), unique("old-group")
+    _write_zookeeper_offsets(zookeeper, group, topic, {0: 3})
+    ch, _ = _legacy(zookeeper, topic, group, migrateZookeeperOffsets="false")
+    ch.start()
+    try:
+        assert _committed(kafka_broker, topic, group) == [-1001]
+    finally:
+        ch.stop()
+
+
+def test_without_zookeeper_connect_nothing_to_migrate_and_no_warning() -> None:
+    ch = KafkaChannel("c1")
+    ctx = Context({"kafka.bootstrap.servers": "127.0.0.1:9", "kafka.topic": "t", "migrateZookeeperOffsets": "true"})
+    ch.configure(ctx)
+    assert ctx.problems == []
+    assert ch.zookeeper is None  # start() has nothing to migrate from
