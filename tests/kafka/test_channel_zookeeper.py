@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from flumepy.channels.kafka import KafkaChannel
 from flumepy.core.context import Context
+from flumepy.core.errors import FlumeError
 from flumepy.core.event import Event
 from tests.kafka.conftest import unique
 from tests.kafka.test_channel import FAST, _channel, _take
+from tests.util import free_port
 
 
 def _committed(broker, topic: str, group: str, partitions: int = 1) -> list[int]:
@@ -91,6 +95,17 @@ def test_no_migration_when_switched_off(kafka_broker, zookeeper) -> None:
         assert _committed(kafka_broker, topic, group) == [-1001]
     finally:
         ch.stop()
+
+
+def test_unreachable_zookeeper_names_the_key_that_skips_the_migration(kafka_broker) -> None:
+    topic, group = kafka_broker.create_topic(unique("zkch")), unique("new-group")
+    ch = KafkaChannel("c1")
+    ch.configure(Context({"kafka.bootstrap.servers": kafka_broker.bootstrap, "kafka.topic": topic,
+                          "kafka.consumer.group.id": group, "zookeeperConnect": f"127.0.0.1:{free_port()}"}))
+    with pytest.raises(FlumeError, match=r"cannot reach ZooKeeper at 127\.0\.0\.1:\d+ .*old offsets "
+                                         r"\(migrateZookeeperOffsets\); set migrateZookeeperOffsets = false"):
+        ch.start()
+    ch.stop()
 
 
 def test_without_zookeeper_connect_nothing_to_migrate_and_no_warning() -> None:
