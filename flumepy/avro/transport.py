@@ -5,7 +5,7 @@ stream (RFC 1950 header) in each direction, sync-flushed after every message.  D
 done in bounded steps, so a small compressed input cannot expand into unbounded memory.
 
 TLS: the sink's client context is here; the source's server context is the one all TLS sources
-share (flumepy.sources._tls).  A truststore may be PKCS12 (what ``keytool`` writes by default since
+share (flumepy.tls).  A truststore may be PKCS12 (what ``keytool`` writes by default since
 Java 9, whatever the file is called) or PEM; a real JKS file is refused with the ``keytool
 -importkeystore`` command that converts it.
 """
@@ -17,7 +17,7 @@ import ssl
 import warnings
 import zlib
 
-from flumepy.sources._tls import keystore_kind
+from flumepy.tls import keystore_kind
 
 RECV_SIZE = 1 << 18
 INFLATE_STEP = 1 << 20  # most decompressed bytes produced per recv() call

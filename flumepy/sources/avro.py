@@ -21,7 +21,7 @@ from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
 from flumepy.core.errors import ChannelError, FlumeError
 from flumepy.core.event import Event
-from flumepy.sources._tls import SSL_PROPS, server_context
+from flumepy.tls import SSL_PROPS, server_context
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ bind                            string  0.0.0.0     Address to listen on.
 handler                         string  JSONHandler Flume class name, JSONHandler / BlobHandler /
                                                     BLOBHandler, or ``module:Class``.
 handler.*                       -       -           Handler settings (e.g. handler.maxBlobLength).
-ssl, keystore...                -       false       TLS (see flumepy.sources._tls); the deprecated
+ssl, keystore...                -       false       TLS (see flumepy.tls); the deprecated
                                                     enableSSL / keystorePassword / excludeProtocols too.
 QueuedThreadPool.maxThreads     int     200         Most connections served at once; beyond it a
                                                     client gets a 503 and the connection is closed.
@@ -45,8 +45,8 @@ from flumepy.core.context import Context, Prop, port
 from flumepy.core.delivery import channel_batch_limit
 from flumepy.core.errors import ChannelError, FlumeError
 from flumepy.core.event import Event
-from flumepy.sources._tls import SSL_PROPS, server_context
 from flumepy.sources.http_handlers import BadRequest, Handler, HttpRequest, load_handler
+from flumepy.tls import SSL_PROPS, server_context
 
 log = logging.getLogger(__name__)
 

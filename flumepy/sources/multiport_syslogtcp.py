@@ -19,7 +19,7 @@ batchSize               int      100        Events per channel transaction.
 framing                 string   auto       flumepy: as syslogtcp.
 readBufferBytes         int      1024       Accepted, ignored (MINA buffer).
 numProcessors           int      -          Accepted, ignored (MINA processors).
-ssl, keystore...        -        false      TLS (see flumepy.sources._tls).
+ssl, keystore...        -        false      TLS (see flumepy.tls).
 ======================  =======  =========  =====================================================
 
 Lines are parsed by Flume's SyslogParser (headers ``Priority``, ``Facility``, ``Severity``,
@@ -36,9 +36,9 @@ import ssl
 
 from flumepy.core.context import Context, Prop
 from flumepy.core.event import Event
-from flumepy.sources._tls import SSL_PROPS, server_context
 from flumepy.sources.syslogtcp import COMMON_PROPS, RECV_SIZE, SyslogTcpSource, TcpServer, peer_headers
 from flumepy.syslog import INCOMPLETE, INVALID, STATUS, MultiportParser, StreamSplitter, keep_fields
+from flumepy.tls import SSL_PROPS, server_context
 
 log = logging.getLogger(__name__)
 

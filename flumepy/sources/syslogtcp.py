@@ -14,7 +14,7 @@ clientIPHeader        string  (none)     Header that receives the client's IP ad
 clientHostnameHeader  string  (none)     Header that receives the client's host name (reverse DNS).
 framing               string  auto       flumepy: ``auto`` also accepts RFC 6587 octet counting
                                          (``LEN SP MSG``); ``newline`` only splits on ``\\n``.
-ssl, keystore...      -       false      TLS (see flumepy.sources._tls).
+ssl, keystore...      -       false      TLS (see flumepy.tls).
 format.*              -       -          Custom date formats: accepted, ignored (warning).
 ====================  ======  =========  ========================================================
 
@@ -39,8 +39,8 @@ from flumepy.core.context import Context, Prop, port
 from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
 from flumepy.core.event import Event
 from flumepy.net import listen_tcp
-from flumepy.sources._tls import SSL_PROPS, server_context
 from flumepy.syslog import DEFAULT_EVENT_SIZE, INVALID, STATUS, BulkParser, StreamSplitter, SyslogParser, keep_fields
+from flumepy.tls import SSL_PROPS, server_context
 
 log = logging.getLogger(__name__)
 

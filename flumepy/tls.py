@@ -1,4 +1,4 @@
-"""Server-side TLS for sources, from Flume's ``ssl`` / ``keystore*`` keys (SslContextAwareAbstractSource).
+"""Server-side TLS for network sources, from Flume's ``ssl`` / ``keystore*`` keys (SslContextAwareAbstractSource).
 
 Java keystores: PKCS12 files are read (with the ``cryptography`` package); JKS cannot be read by
 Python, so a JKS keystore fails at start with the keytool command that converts it.  The file's
