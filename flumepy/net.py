@@ -1,10 +1,26 @@
-"""Small socket helpers shared by the network sources."""
+"""Socket servers shared by the network sources: TCP listeners with a thread per connection.
+
+The sources keep what they do with the bytes (their per-connection code); what is here is binding,
+accepting, the cap on open connections, the TLS handshake, the stop flag and a clean close, written
+once.
+"""
 
 from __future__ import annotations
 
+import logging
+import selectors
 import socket
+import ssl
+import threading
+from collections.abc import Callable
 
 from flumepy.core.errors import FlumeError
+
+log = logging.getLogger(__name__)
+
+Peer = tuple[str, int]
+# serve(sock, peer, local_port): one client, in its own thread; the server closes the socket afterwards.
+Serve = Callable[[socket.socket, Peer, int], None]
 
 
 def listen_tcp(host: str, port: int, what: str, host_key: str = "bind address") -> socket.socket:
@@ -26,3 +42,201 @@ def listen_tcp(host: str, port: int, what: str, host_key: str = "bind address") 
         sock.close()
         raise FlumeError(f"{what}: cannot listen on {host}:{port}: {e.strerror or e}") from None
     return sock
+
+
+def hostname(ip: str) -> str:
+    """The peer's host name by reverse DNS, or the address itself (as Java's getHostName())."""
+    try:
+        return socket.gethostbyaddr(ip)[0]
+    except OSError:
+        return ip
+
+
+def peer_headers(peer: Peer, ip_header: str | None, host_header: str | None) -> dict[str, str]:
+    """Flume's clientIPHeader / clientHostnameHeader values for one peer (reverse DNS once)."""
+    out: dict[str, str] = {}
+    if ip_header:
+        out[ip_header] = peer[0]
+    if host_header:
+        out[host_header] = hostname(peer[0])
+    return out
+
+
+def _shutdown(conn: socket.socket, how: int) -> None:
+    """``conn.shutdown(how)``, ignoring a socket the peer or its handler already closed."""
+    try:
+        conn.shutdown(how)
+    except OSError:
+        pass
+
+
+class TcpServer:
+    """Listeners on one or more ports, one thread per connection, a cap on open connections.
+
+    ``serve(sock, peer, local_port)`` runs in the connection's own thread, after the TLS handshake
+    when ``ssl_context`` is set; the server closes the socket when it returns.  An exception out of
+    ``serve`` is logged (and counted as GenericProcessingFail when ``counters`` is given).  With
+    ``counters`` the server also keeps OpenConnectionCount, under ``lock`` (the owner's counter
+    lock).  ``on_connections(n)`` hears the number of open connections after each change.
+    ``admit(peer)`` may refuse a client before a thread is started for it.  At most
+    ``MAX_CONNECTIONS`` are open; later clients wait in the listen backlog.
+    """
+
+    MAX_CONNECTIONS = 1024
+    POLL = 0.25  # seconds between checks of the stop flag
+    HANDSHAKE_TIMEOUT = 10.0
+
+    def __init__(self, what: str, serve: Serve, counters: dict[str, int] | None = None,
+                 lock: threading.Lock | None = None, *, ssl_context: ssl.SSLContext | None = None,
+                 nodelay: bool = False, admit: Callable[[Peer], bool] | None = None,
+                 on_connections: Callable[[int], None] | None = None) -> None:
+        self.what = what
+        self.serve = serve
+        self.counters = counters
+        self.lock = lock or threading.Lock()
+        self.ssl_context = ssl_context
+        self.nodelay = nodelay
+        self.admit = admit
+        self.on_connections = on_connections
+        self.stopping = threading.Event()
+        self.listeners: list[socket.socket] = []
+        self.addresses: list[Peer] = []
+        self._thread: threading.Thread | None = None
+        self._conns: dict[socket.socket, threading.Thread] = {}
+        self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
+
+    def listen(self, host: str | None, ports: list[int], host_key: str = "bind address") -> None:
+        """Open a listener on each port (all interfaces when host is unset) and start accepting."""
+        bind = host or "0.0.0.0"
+        try:
+            for p in ports:
+                sock = listen_tcp(bind, p, self.what, host_key)
+                sock.setblocking(False)
+                self.listeners.append(sock)
+                self.addresses.append(sock.getsockname()[:2])
+        except BaseException:
+            for s in self.listeners:
+                s.close()
+            self.listeners, self.addresses = [], []
+            raise
+        self.stopping.clear()
+        self._thread = threading.Thread(target=self._accept_loop, name=f"{self.what}-accept", daemon=True)
+        self._thread.start()
+
+    def connection_count(self) -> int:
+        with self.lock:
+            return len(self._conns)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop accepting, then end the connections: reads first, so a handler busy with a batch can
+        still answer its client; after ``timeout / 2`` the sockets are shut down both ways."""
+        self.stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        for s in self.listeners:
+            s.close()
+        self.listeners = []
+        with self.lock:
+            conns = dict(self._conns)
+        for conn in conns:
+            _shutdown(conn, socket.SHUT_RD)
+        for thread in conns.values():
+            thread.join(timeout / 2)
+        for conn, thread in conns.items():
+            if thread.is_alive():
+                _shutdown(conn, socket.SHUT_RDWR)
+                thread.join(timeout / 2)
+                if thread.is_alive():
+                    log.warning("%s: connection thread %s did not stop", self.what, thread.name)
+
+    def _accept_loop(self) -> None:
+        sel = selectors.DefaultSelector()
+        for s in self.listeners:
+            sel.register(s, selectors.EVENT_READ)
+        warned = False
+        try:
+            while not self.stopping.is_set():
+                if not self._slots.acquire(timeout=self.POLL):
+                    if not warned:
+                        log.warning("%s: %d connections open, new clients wait until one closes",
+                                    self.what, self.MAX_CONNECTIONS)
+                        warned = True
+                    continue
+                warned = False
+                ready = sel.select(self.POLL)
+                if not ready:
+                    self._slots.release()
+                    continue
+                key = ready[0][0]
+                listener: socket.socket = key.fileobj  # type: ignore[assignment]
+                try:
+                    conn, peer = listener.accept()
+                except (BlockingIOError, InterruptedError):
+                    self._slots.release()
+                    continue
+                except OSError as e:
+                    self._slots.release()
+                    if self.stopping.is_set():
+                        return
+                    log.warning("%s: accept failed: %s", self.what, e)
+                    self.stopping.wait(0.1)
+                    continue
+                if self.admit is not None and not self.admit(peer):
+                    conn.close()
+                    self._slots.release()
+                    continue
+                self._start_conn(conn, peer, listener.getsockname()[1])
+        finally:
+            sel.close()
+
+    def _start_conn(self, conn: socket.socket, peer: Peer, local_port: int) -> None:
+        conn.setblocking(True)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # half-open peers eventually drop
+        if self.nodelay:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        thread = threading.Thread(target=self._run, args=(conn, peer, local_port),
+                                  name=f"{self.what}-{peer[0]}:{peer[1]}", daemon=True)
+        with self.lock:
+            if self.stopping.is_set():
+                conn.close()
+                self._slots.release()
+                return
+            self._conns[conn] = thread
+            n = len(self._conns)
+            if self.counters is not None:
+                self.counters["OpenConnectionCount"] += 1
+        if self.on_connections is not None:
+            self.on_connections(n)
+        log.debug("%s: connection from %s:%s", self.what, peer[0], peer[1])
+        thread.start()
+
+    def _run(self, conn: socket.socket, peer: Peer, local_port: int) -> None:
+        sock = conn
+        try:
+            if self.ssl_context is not None:
+                conn.settimeout(self.HANDSHAKE_TIMEOUT)
+                try:
+                    sock = self.ssl_context.wrap_socket(conn, server_side=True)
+                except (OSError, ssl.SSLError) as e:
+                    log.warning("%s: TLS handshake with %s:%s failed: %s", self.what, peer[0], peer[1], e)
+                    return
+                sock.settimeout(None)
+            self.serve(sock, peer, local_port)
+        except Exception:
+            if self.counters is not None:
+                with self.lock:
+                    self.counters["GenericProcessingFail"] += 1
+            log.exception("%s: error serving %s:%s", self.what, peer[0], peer[1])
+        finally:
+            with self.lock:
+                self._conns.pop(conn, None)
+                n = len(self._conns)
+                if self.counters is not None:
+                    self.counters["OpenConnectionCount"] -= 1
+            sock.close()
+            conn.close()
+            self._slots.release()
+            if self.on_connections is not None:
+                self.on_connections(n)
+            log.debug("%s: connection from %s:%s closed", self.what, peer[0], peer[1])

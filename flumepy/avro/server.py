@@ -22,6 +22,7 @@ from flumepy.avro import protocol as p
 from flumepy.avro.framing import DEFAULT_MAX_MESSAGE, FrameDecoder, encode_frame
 from flumepy.avro.transport import Stream
 from flumepy.core.event import Event
+from flumepy.net import TcpServer, hostname
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +71,20 @@ def allowed(rules: list[IpRule], ip: str) -> tuple[bool, str]:
     """First matching rule decides; no match allows (Netty's RuleBasedIpFilter)."""
     name: list[str] = []
 
-    def hostname() -> str:
+    def name_once() -> str:
         if not name:
-            try:
-                name.append(socket.gethostbyaddr(ip)[0])
-            except OSError:
-                name.append(ip)
+            name.append(hostname(ip))
         return name[0]
 
     for rule in rules:
-        if rule.matches(ip, hostname):
+        if rule.matches(ip, name_once):
             return rule.allow, rule.text
     return True, ""
 
 
 # -- server ----------------------------------------------------------------------------------------
 class AvroServer:
-    MAX_CONNECTIONS = 1024
-    ACCEPT_POLL = 0.25
+    """Serves ``handler`` on bind:port: a :class:`flumepy.net.TcpServer` with Flume's Avro IPC per connection."""
 
     def __init__(self, name: str, handler: Handler, bind: str, port: int, *, deflate: bool = False,
                  ssl_context: ssl.SSLContext | None = None, ip_rules: list[IpRule] | None = None,
@@ -104,98 +101,37 @@ class AvroServer:
         self.on_connections = on_connections
         self.address: tuple[str, int] | None = None
         self._workers = threading.BoundedSemaphore(threads) if threads > 0 else None
-        self._listener: socket.socket | None = None
-        self._stopping = threading.Event()
-        self._accept_thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._conns: dict[socket.socket, threading.Thread] = {}
-        self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
+        self._server: TcpServer | None = None
+        self._stopping = threading.Event()  # set once stop() begins (the running server's flag)
 
     def start(self) -> None:
-        self._stopping.clear()
-        infos = socket.getaddrinfo(self.bind, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        family, _, _, _, addr = infos[0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(addr)
-            sock.listen(128)
-        except OSError:
-            sock.close()
-            raise
-        sock.settimeout(self.ACCEPT_POLL)
-        self._listener = sock
-        self.address = sock.getsockname()[:2]
-        self._accept_thread = threading.Thread(target=self._accept_loop, name=f"avro-{self.name}-accept",
-                                               daemon=True)
-        self._accept_thread.start()
+        """Listen and accept; a FlumeError names the address when the port cannot be opened."""
+        server = TcpServer(f"avro source {self.name}", self._serve, ssl_context=self.ssl_context, nodelay=True,
+                           admit=self._admit if self.ip_rules else None, on_connections=self.on_connections)
+        server.listen(self.bind, [self.port])
+        self._server = server
+        self._stopping = server.stopping
+        self.address = server.addresses[0]
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        if self._accept_thread is not None:
-            self._accept_thread.join(timeout)
-            self._accept_thread = None
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-        with self._lock:
-            conns = dict(self._conns)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for thread in conns.values():
-            thread.join(timeout)
+        if self._server is not None:
+            self._server.close(timeout)
+            self._server = None
 
     def connection_count(self) -> int:
-        with self._lock:
-            return len(self._conns)
+        return self._server.connection_count() if self._server is not None else 0
 
-    def _accept_loop(self) -> None:
-        listener = self._listener
-        assert listener is not None
-        while not self._stopping.is_set():
-            if not self._slots.acquire(timeout=self.ACCEPT_POLL):
-                continue
-            try:
-                conn, peer = listener.accept()
-            except (TimeoutError, OSError):
-                self._slots.release()
-                continue
-            peer_s = f"{peer[0]}:{peer[1]}"
-            if self.ip_rules:
-                ok, rule = allowed(self.ip_rules, peer[0])
-                if not ok:
-                    log.info("avro source %s: connection from %s rejected by ipFilterRules (%s)",
-                             self.name, peer_s, rule)
-                    conn.close()
-                    self._slots.release()
-                    continue
-            conn.settimeout(None)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            thread = threading.Thread(target=self._serve, args=(conn, peer_s), name=f"avro-{self.name}-{peer_s}",
-                                      daemon=True)
-            with self._lock:
-                if self._stopping.is_set():
-                    conn.close()
-                    self._slots.release()
-                    return
-                self._conns[conn] = thread
-                n = len(self._conns)
-            if self.on_connections:
-                self.on_connections(n)
-            thread.start()
+    def _admit(self, peer: tuple[str, int]) -> bool:
+        ok, rule = allowed(self.ip_rules, peer[0])
+        if not ok:
+            log.info("avro source %s: connection from %s:%s rejected by ipFilterRules (%s)",
+                     self.name, peer[0], peer[1], rule)
+        return ok
 
-    def _serve(self, conn: socket.socket, peer: str) -> None:
-        stream: Stream | None = None
+    def _serve(self, sock: socket.socket, peer_addr: tuple[str, int], local_port: int) -> None:
+        peer = f"{peer_addr[0]}:{peer_addr[1]}"
+        stream = Stream(sock, self.deflate)
         try:
-            sock = conn
-            if self.ssl_context is not None:
-                sock.settimeout(30)
-                sock = self.ssl_context.wrap_socket(conn, server_side=True)
-                sock.settimeout(None)
-            stream = Stream(sock, self.deflate)
             _Connection(self, stream, peer).run()
         except p.ProtocolError as e:
             log.warning("avro source %s: closing connection from %s: %s", self.name, peer, e)
@@ -204,19 +140,8 @@ class AvroServer:
         except OSError as e:
             if not self._stopping.is_set():
                 log.info("avro source %s: connection from %s closed: %s", self.name, peer, e)
-        except Exception:
-            log.exception("avro source %s: error serving %s, connection closed", self.name, peer)
         finally:
-            with self._lock:
-                self._conns.pop(conn, None)
-                n = len(self._conns)
-            if stream is not None:
-                stream.close()
-            conn.close()
-            self._slots.release()
-            if self.on_connections:
-                self.on_connections(n)
-            log.debug("avro source %s: connection from %s closed", self.name, peer)
+            stream.close()
 
 
 class _Connection:

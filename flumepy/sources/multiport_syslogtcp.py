@@ -35,10 +35,12 @@ import socket
 import ssl
 
 from flumepy.core.context import Context, Prop
+from flumepy.core.delivery import channel_batch_limit
 from flumepy.core.event import Event
-from flumepy.sources.syslogtcp import COMMON_PROPS, RECV_SIZE, SyslogTcpSource, TcpServer, peer_headers
+from flumepy.net import peer_headers
+from flumepy.sources.syslogtcp import COMMON_PROPS, RECV_SIZE, SyslogTcpSource
 from flumepy.syslog import INCOMPLETE, INVALID, STATUS, MultiportParser, StreamSplitter, keep_fields
-from flumepy.tls import SSL_PROPS, server_context
+from flumepy.tls import SSL_PROPS
 
 log = logging.getLogger(__name__)
 
@@ -110,23 +112,15 @@ class MultiportSyslogTcpSource(SyslogTcpSource):
         self._mparser = MultiportParser(self.keep)
 
     def start(self) -> None:
-        what = f"{self.TYPE_NAME} source {self.name}"
-        self.batch_limit = min(self.batch_size, self._channel_limit())
-        server = TcpServer(what, self._serve, self.counters.values, self._lock)
-        server.ssl_context = server_context(self.settings, what)
-        server.listen(self.host, self.ports)
-        self._server = server
-        self.addresses = list(server.addresses)
-        self.address = self.addresses[0]
-        self.lifecycle = "START"
-        self.counters.started()
-        log.info("%s listening on %s%s", what, ", ".join(f"{h}:{p}" for h, p in self.addresses),
-                 " (TLS)" if server.ssl_context else "")
+        super().start()
+        assert self._server is not None
+        self.addresses = list(self._server.addresses)
 
-    def _channel_limit(self) -> int:
-        from flumepy.core.delivery import channel_batch_limit
+    def _ports(self) -> list[int]:
+        return self.ports
 
-        return channel_batch_limit(self, self.batch_size)
+    def _batch_limit(self) -> int:
+        return min(self.batch_size, channel_batch_limit(self, self.batch_size))
 
     def _serve(self, conn: socket.socket, peer: tuple[str, int], local_port: int) -> None:
         server = self._server

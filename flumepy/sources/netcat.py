@@ -32,7 +32,7 @@ from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
 from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
 from flumepy.core.event import Event
-from flumepy.net import listen_tcp
+from flumepy.net import TcpServer
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,6 @@ class NetcatSource(EventDrivenSource):
     """Listens on bind:port; one event per line; an ``OK`` per committed event."""
 
     TYPE_NAME = "netcat"
-    MAX_CONNECTIONS = 1024  # beyond this, new clients wait in the listen backlog
-    ACCEPT_POLL = 0.25  # seconds between checks of the stop flag in the accept loop
 
     PROPS = (
         Prop("bind", "string", None, "Address to listen on.", required=True),
@@ -64,12 +62,8 @@ class NetcatSource(EventDrivenSource):
         self.encoding = "utf-8"
         self.batch_limit = DEFAULT_BATCH
         self.address: tuple[str, int] | None = None  # bound address once started
-        self._listener: socket.socket | None = None
-        self._stopping = threading.Event()
-        self._accept_thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # guards _conns and counters
-        self._conns: dict[socket.socket, threading.Thread] = {}
-        self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
+        self._server: TcpServer | None = None
+        self._lock = threading.Lock()  # guards counters
 
     def configure(self, ctx: Context) -> None:
         super().configure(ctx)
@@ -84,107 +78,37 @@ class NetcatSource(EventDrivenSource):
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
-        self._stopping.clear()
         self.batch_limit = channel_batch_limit(self)
-        sock = listen_tcp(self.bind, self.port, f"netcat source {self.name}")
-        sock.settimeout(self.ACCEPT_POLL)
-        self._listener = sock
-        self.address = sock.getsockname()[:2]
-        self._accept_thread = threading.Thread(target=self._accept_loop, name=f"netcat-{self.name}-accept",
-                                               daemon=True)
-        self._accept_thread.start()
+        server = TcpServer(f"netcat source {self.name}", self._serve, self.counters.values, self._lock,
+                           nodelay=True)
+        server.listen(self.bind, [self.port])
+        self._server = server
+        self.address = server.addresses[0]
         super().start()
         log.info("netcat source %s listening on %s:%d", self.name, self.address[0], self.address[1])
 
     def stop(self, timeout: float = 5.0) -> None:
-        if self._listener is None and not self._conns:
-            if self.lifecycle == "START":
-                super().stop()
-            return
-        self._stopping.set()
-        if self._accept_thread is not None:
-            self._accept_thread.join(timeout)
-            self._accept_thread = None
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-        with self._lock:
-            conns = dict(self._conns)
-        # Stop reading first, so handlers busy with a batch can still tell their client it FAILED.
-        for conn in conns:
-            _shutdown(conn, socket.SHUT_RD)
-        for thread in conns.values():
-            thread.join(timeout / 2)
-        for conn, thread in conns.items():
-            if thread.is_alive():
-                _shutdown(conn, socket.SHUT_RDWR)
-                thread.join(timeout / 2)
-                if thread.is_alive():
-                    log.warning("netcat source %s: connection thread %s did not stop", self.name, thread.name)
-        super().stop()
-        log.info("netcat source %s stopped", self.name)
+        if self._server is not None:
+            # Reads stop first, so handlers busy with a batch can still tell their client it FAILED.
+            self._server.close(timeout)
+            self._server = None
+            log.info("netcat source %s stopped", self.name)
+        if self.lifecycle == "START":
+            super().stop()
 
-    # -- server ---------------------------------------------------------------------------------
-    def _accept_loop(self) -> None:
-        listener = self._listener
-        assert listener is not None
-        warned = False
-        while not self._stopping.is_set():
-            if not self._slots.acquire(timeout=self.ACCEPT_POLL):
-                if not warned:
-                    log.warning("netcat source %s: %d connections open, new clients wait until one closes",
-                                self.name, self.MAX_CONNECTIONS)
-                    warned = True
-                continue
-            warned = False
-            try:
-                conn, peer = listener.accept()
-            except TimeoutError:
-                self._slots.release()
-                continue
-            except OSError as e:
-                self._slots.release()
-                if self._stopping.is_set():
-                    return
-                log.warning("netcat source %s: accept failed: %s", self.name, e)
-                self._stopping.wait(0.1)
-                continue
-            conn.settimeout(None)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            thread = threading.Thread(target=self._serve, args=(conn, peer),
-                                      name=f"netcat-{self.name}-{peer[0]}:{peer[1]}", daemon=True)
-            with self._lock:
-                if self._stopping.is_set():
-                    conn.close()
-                    self._slots.release()
-                    return
-                self._conns[conn] = thread
-                self.counters.values["OpenConnectionCount"] += 1
-            log.debug("netcat source %s: connection from %s:%s", self.name, peer[0], peer[1])
-            thread.start()
-
-    def _serve(self, conn: socket.socket, peer: tuple[str, int]) -> None:
-        try:
-            _Connection(self, conn).run()
-        except Exception:
-            with self._lock:
-                self.counters.values["GenericProcessingFail"] += 1
-            log.exception("netcat source %s: error serving %s:%s", self.name, peer[0], peer[1])
-        finally:
-            with self._lock:
-                self._conns.pop(conn, None)
-                self.counters.values["OpenConnectionCount"] -= 1
-            conn.close()
-            self._slots.release()
-            log.debug("netcat source %s: connection from %s:%s closed", self.name, peer[0], peer[1])
+    def _serve(self, conn: socket.socket, peer: tuple[str, int], local_port: int) -> None:
+        server = self._server
+        assert server is not None
+        _Connection(self, conn, server.stopping).run()
 
 
 class _Connection:
     """One client: decode, split lines, deliver batches, write replies in line order."""
 
-    def __init__(self, source: NetcatSource, conn: socket.socket) -> None:
+    def __init__(self, source: NetcatSource, conn: socket.socket, stopping: threading.Event) -> None:
         self.source = source
         self.conn = conn
+        self.stopping = stopping  # set when the source stops
         self.decoder = codecs.getincrementaldecoder(source.encoding)(errors="replace")
         self.tail = ""  # text after the last newline
         self.skipping = False  # inside an over-long line: drop text up to the next newline
@@ -192,9 +116,8 @@ class _Connection:
                          "including newline)\n").encode()
 
     def run(self) -> None:
-        src = self.source
         recv = self.conn.recv
-        while not src._stopping.is_set():
+        while not self.stopping.is_set():
             try:
                 data = recv(RECV_SIZE)
             except OSError:
@@ -249,7 +172,7 @@ class _Connection:
                 c = src.counters.values
                 c["EventReceivedCount"] += len(batch)
                 c["AppendBatchReceivedCount"] += 1
-            failure = deliver(src, batch, src._stopping, src._lock)
+            failure = deliver(src, batch, self.stopping, src._lock)
             # Replies up to and including this batch's last event.
             seen = 0
             end = start
@@ -284,10 +207,3 @@ class _Connection:
         except OSError as e:
             log.debug("netcat source %s: client went away: %s", self.source.name, e)
             return False
-
-
-def _shutdown(conn: socket.socket, how: int) -> None:
-    try:
-        conn.shutdown(how)
-    except OSError:
-        pass  # already closed by the client or by its handler

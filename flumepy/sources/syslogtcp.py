@@ -21,24 +21,23 @@ format.*              -       -          Custom date formats: accepted, ignored 
 Headers and bodies are those of Flume's SyslogUtils (see :mod:`flumepy.syslog`).  Messages that
 arrive together are delivered in one batch (Flume puts them one by one); when the channel is full
 the connection waits (TCP backpressure) until the batch commits.  A connection is served by its own
-thread; at most ``MAX_CONNECTIONS`` are open, later clients wait in the listen backlog.  An
-unterminated last message is delivered when the client closes the connection cleanly.
+thread (:class:`flumepy.net.TcpServer`); at most ``TcpServer.MAX_CONNECTIONS`` are open, later
+clients wait in the listen backlog.  An unterminated last message is delivered when the client
+closes the connection cleanly.
 """
 
 from __future__ import annotations
 
 import logging
-import selectors
 import socket
 import ssl
 import threading
-from collections.abc import Callable
 
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
 from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
 from flumepy.core.event import Event
-from flumepy.net import listen_tcp
+from flumepy.net import TcpServer, peer_headers
 from flumepy.syslog import DEFAULT_EVENT_SIZE, INVALID, STATUS, BulkParser, StreamSplitter, SyslogParser, keep_fields
 from flumepy.tls import SSL_PROPS, server_context
 
@@ -56,152 +55,6 @@ COMMON_PROPS = (
     Prop("format.", "string", None, "Custom timestamp formats (regex, search, replace, dateFormat).",
          prefix=True),
 )
-
-
-class TcpServer:
-    """Listeners on one or more ports, one thread per connection, a cap on open connections."""
-
-    MAX_CONNECTIONS = 1024
-    POLL = 0.25
-    HANDSHAKE_TIMEOUT = 10.0
-
-    def __init__(self, what: str, serve: Callable[[socket.socket, tuple[str, int], int], None],
-                 counters: dict[str, int], lock: threading.Lock) -> None:
-        self.what = what
-        self.serve = serve
-        self.counters = counters
-        self.lock = lock
-        self.stopping = threading.Event()
-        self.listeners: list[socket.socket] = []
-        self.addresses: list[tuple[str, int]] = []
-        self.ssl_context: ssl.SSLContext | None = None
-        self._thread: threading.Thread | None = None
-        self._conns: dict[socket.socket, threading.Thread] = {}
-        self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
-
-    def listen(self, host: str | None, ports: list[int]) -> None:
-        bind = host or "0.0.0.0"
-        try:
-            for p in ports:
-                sock = listen_tcp(bind, p, self.what, host_key="host")
-                sock.setblocking(False)
-                self.listeners.append(sock)
-                self.addresses.append(sock.getsockname()[:2])
-        except BaseException:
-            for s in self.listeners:
-                s.close()
-            self.listeners, self.addresses = [], []
-            raise
-        self.stopping.clear()
-        self._thread = threading.Thread(target=self._accept_loop, name=f"{self.what}-accept", daemon=True)
-        self._thread.start()
-
-    def close(self, timeout: float = 5.0) -> None:
-        self.stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        for s in self.listeners:
-            s.close()
-        self.listeners = []
-        with self.lock:
-            conns = dict(self._conns)
-        for conn in conns:
-            _shutdown(conn, socket.SHUT_RD)
-        for conn, thread in conns.items():
-            thread.join(timeout / 2)
-            if thread.is_alive():
-                _shutdown(conn, socket.SHUT_RDWR)
-                thread.join(timeout / 2)
-                if thread.is_alive():
-                    log.warning("%s: connection thread %s did not stop", self.what, thread.name)
-
-    def _accept_loop(self) -> None:
-        sel = selectors.DefaultSelector()
-        for s in self.listeners:
-            sel.register(s, selectors.EVENT_READ)
-        warned = False
-        try:
-            while not self.stopping.is_set():
-                if not self._slots.acquire(timeout=self.POLL):
-                    if not warned:
-                        log.warning("%s: %d connections open, new clients wait until one closes",
-                                    self.what, self.MAX_CONNECTIONS)
-                        warned = True
-                    continue
-                warned = False
-                ready = sel.select(self.POLL)
-                if not ready:
-                    self._slots.release()
-                    continue
-                key = ready[0][0]
-                listener: socket.socket = key.fileobj  # type: ignore[assignment]
-                try:
-                    conn, peer = listener.accept()
-                except (BlockingIOError, InterruptedError):
-                    self._slots.release()
-                    continue
-                except OSError as e:
-                    self._slots.release()
-                    if self.stopping.is_set():
-                        return
-                    log.warning("%s: accept failed: %s", self.what, e)
-                    self.stopping.wait(0.1)
-                    continue
-                self._start_conn(conn, peer, listener.getsockname()[1])
-        finally:
-            sel.close()
-
-    def _start_conn(self, conn: socket.socket, peer: tuple[str, int], local_port: int) -> None:
-        conn.setblocking(True)
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # half-open peers eventually drop
-        thread = threading.Thread(target=self._run, args=(conn, peer, local_port),
-                                  name=f"{self.what}-{peer[0]}:{peer[1]}", daemon=True)
-        with self.lock:
-            if self.stopping.is_set():
-                conn.close()
-                self._slots.release()
-                return
-            self._conns[conn] = thread
-            self.counters["OpenConnectionCount"] += 1
-        thread.start()
-
-    def _run(self, conn: socket.socket, peer: tuple[str, int], local_port: int) -> None:
-        sock = conn
-        try:
-            if self.ssl_context is not None:
-                conn.settimeout(self.HANDSHAKE_TIMEOUT)
-                try:
-                    sock = self.ssl_context.wrap_socket(conn, server_side=True)
-                except (OSError, ssl.SSLError) as e:
-                    log.warning("%s: TLS handshake with %s:%s failed: %s", self.what, peer[0], peer[1], e)
-                    return
-                sock.settimeout(None)
-            self.serve(sock, peer, local_port)
-        except Exception:
-            with self.lock:
-                self.counters["GenericProcessingFail"] += 1
-            log.exception("%s: error serving %s:%s", self.what, peer[0], peer[1])
-        finally:
-            with self.lock:
-                self._conns.pop(conn, None)
-                self.counters["OpenConnectionCount"] -= 1
-            sock.close()
-            conn.close()
-            self._slots.release()
-
-
-def peer_headers(peer: tuple[str, int], ip_header: str | None, host_header: str | None) -> dict[str, str]:
-    """Flume's clientIPHeader / clientHostnameHeader values for one peer (reverse DNS once)."""
-    out: dict[str, str] = {}
-    if ip_header:
-        out[ip_header] = peer[0]
-    if host_header:
-        try:
-            out[host_header] = socket.gethostbyaddr(peer[0])[0]
-        except OSError:
-            out[host_header] = peer[0]  # Java's getHostName() falls back to the address text
-    return out
 
 
 class SyslogTcpSource(EventDrivenSource):
@@ -246,15 +99,21 @@ class SyslogTcpSource(EventDrivenSource):
 
     def start(self) -> None:
         what = f"{self.TYPE_NAME} source {self.name}"
-        self.batch_limit = channel_batch_limit(self)
-        server = TcpServer(what, self._serve, self.counters.values, self._lock)
-        server.ssl_context = server_context(self.settings, what)
-        server.listen(self.host, [self.port])
+        self.batch_limit = self._batch_limit()
+        server = TcpServer(what, self._serve, self.counters.values, self._lock,
+                           ssl_context=server_context(self.settings, what))
+        server.listen(self.host, self._ports(), host_key="host")
         self._server = server
         self.address = server.addresses[0]
         super().start()
-        log.info("%s listening on %s:%d%s", what, self.address[0], self.address[1],
+        log.info("%s listening on %s%s", what, ", ".join(f"{h}:{p}" for h, p in server.addresses),
                  " (TLS)" if server.ssl_context else "")
+
+    def _ports(self) -> list[int]:
+        return [self.port]
+
+    def _batch_limit(self) -> int:
+        return channel_batch_limit(self)
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._server is not None:
@@ -326,10 +185,3 @@ class SyslogTcpSource(EventDrivenSource):
                           self.TYPE_NAME, self.name, len(events) - i, peer[0], peer[1], failure)
                 return False
         return True
-
-
-def _shutdown(conn: socket.socket, how: int) -> None:
-    try:
-        conn.shutdown(how)
-    except OSError:
-        pass
