@@ -1,8 +1,8 @@
-"""Socket servers shared by the network sources: TCP listeners with a thread per connection.
+"""Socket servers shared by the network sources: TCP listeners with a thread per connection, a UDP receiver.
 
-The sources keep what they do with the bytes (their per-connection code); what is here is binding,
-accepting, the cap on open connections, the TLS handshake, the stop flag and a clean close, written
-once.
+The sources keep what they do with the bytes (their per-connection or per-datagram code); what is
+here is binding, accepting, the cap on open connections, the TLS handshake, the stop flag and a
+clean close, written once.
 """
 
 from __future__ import annotations
@@ -19,8 +19,37 @@ from flumepy.core.errors import FlumeError
 log = logging.getLogger(__name__)
 
 Peer = tuple[str, int]
+Datagram = tuple[bytes, Peer]
 # serve(sock, peer, local_port): one client, in its own thread; the server closes the socket afterwards.
 Serve = Callable[[socket.socket, Peer, int], None]
+# handle(datagrams, stopping): the datagrams read in one go (at most ``batch``); stopping is set on close.
+HandleDatagrams = Callable[[list[Datagram], threading.Event], None]
+
+MAX_DATAGRAM = 1 << 16
+UDP_RCVBUF = 4 << 20
+
+
+def _bound(host: str, port: int, what: str, host_key: str, kind: socket.SocketKind) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(host, port, type=kind, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise FlumeError(f"{what}: cannot resolve {host_key} {host!r}: {e}") from None
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, kind)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if kind == socket.SOCK_DGRAM:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
+            except OSError:
+                pass
+        sock.bind(addr)
+        if kind == socket.SOCK_STREAM:
+            sock.listen(128)
+    except OSError as e:
+        sock.close()
+        raise FlumeError(f"{what}: cannot listen on {host}:{port}: {e.strerror or e}") from None
+    return sock
 
 
 def listen_tcp(host: str, port: int, what: str, host_key: str = "bind address") -> socket.socket:
@@ -28,20 +57,15 @@ def listen_tcp(host: str, port: int, what: str, host_key: str = "bind address") 
 
     Errors are FlumeErrors naming ``what`` (e.g. "netcat source r1"), the address and the reason.
     """
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as e:
-        raise FlumeError(f"{what}: cannot resolve {host_key} {host!r}: {e}") from None
-    family, _, _, _, addr = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(addr)
-        sock.listen(128)
-    except OSError as e:
-        sock.close()
-        raise FlumeError(f"{what}: cannot listen on {host}:{port}: {e.strerror or e}") from None
-    return sock
+    return _bound(host, port, what, host_key, socket.SOCK_STREAM)
+
+
+def bind_udp(host: str, port: int, what: str, host_key: str = "bind address") -> socket.socket:
+    """A UDP socket bound to host:port (SO_REUSEADDR, a 4 MiB receive buffer when the kernel allows).
+
+    Errors are FlumeErrors worded as :func:`listen_tcp`'s.
+    """
+    return _bound(host, port, what, host_key, socket.SOCK_DGRAM)
 
 
 def hostname(ip: str) -> str:
@@ -240,3 +264,76 @@ class TcpServer:
             if self.on_connections is not None:
                 self.on_connections(n)
             log.debug("%s: connection from %s:%s closed", self.what, peer[0], peer[1])
+
+
+class UdpReceiver:
+    """A bound UDP socket and one thread that reads the datagrams waiting together and hands them over.
+
+    ``handle(datagrams, stopping)`` gets at most ``batch`` datagrams per call (set ``batch`` before
+    :meth:`open`).  A failed ``recvfrom`` is logged and counted as EventReadFail; an exception out of
+    ``handle`` is logged, counted as GenericProcessingFail, and the loop goes on after a second.
+    """
+
+    POLL = 0.25  # seconds between checks of the stop flag
+
+    def __init__(self, what: str, handle: HandleDatagrams, counters: dict[str, int], batch: int = 100) -> None:
+        self.what = what
+        self.handle = handle
+        self.counters = counters
+        self.batch = batch
+        self.stopping = threading.Event()
+        self.address: Peer | None = None
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+
+    def open(self, host: str | None, port: int, host_key: str = "bind address") -> None:
+        """Bind host:port (all interfaces when host is unset) and start receiving."""
+        sock = bind_udp(host or "0.0.0.0", port, self.what, host_key)
+        sock.setblocking(False)
+        self._sock = sock
+        self.address = sock.getsockname()[:2]
+        self.stopping.clear()
+        self._thread = threading.Thread(target=self._run, args=(sock,), name=f"{self.what}-receiver", daemon=True)
+        self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("%s: receiver thread did not stop within %.1fs", self.what, timeout)
+            self._thread = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _run(self, sock: socket.socket) -> None:
+        sel = selectors.DefaultSelector()
+        sel.register(sock, selectors.EVENT_READ)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    if sel.select(self.POLL):
+                        datagrams = self._read(sock)
+                        if datagrams:
+                            self.handle(datagrams, self.stopping)
+                except Exception:
+                    self.counters["GenericProcessingFail"] += 1
+                    log.exception("%s: error receiving datagrams", self.what)
+                    self.stopping.wait(1.0)
+        finally:
+            sel.close()
+
+    def _read(self, sock: socket.socket) -> list[Datagram]:
+        """Every datagram already waiting, up to ``batch``."""
+        out: list[Datagram] = []
+        while len(out) < self.batch:
+            try:
+                out.append(sock.recvfrom(MAX_DATAGRAM))
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as e:
+                log.warning("%s: receive failed: %s", self.what, e)
+                self.counters["EventReadFail"] += 1
+                break
+        return out

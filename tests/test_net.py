@@ -1,4 +1,4 @@
-"""flumepy.net: the TCP server the network sources share, over real sockets."""
+"""flumepy.net: the TCP server and UDP receiver the network sources share, over real sockets."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from flumepy.core.errors import FlumeError
-from flumepy.net import TcpServer, listen_tcp, peer_headers
+from flumepy.net import Datagram, TcpServer, UdpReceiver, bind_udp, listen_tcp, peer_headers
 from flumepy.tls import server_context
 from tests.sources.test_avro import make_cert
 from tests.util import wait_until
@@ -205,6 +205,10 @@ def test_listen_errors_name_the_address_and_free_the_ports(servers: list[TcpServ
         listen_tcp("127.0.0.1", free, "again").close()  # the first port was let go
         with pytest.raises(FlumeError, match=r"test server: cannot resolve host 'no-such-host\.invalid'"):
             TcpServer("test server", Echo()).listen("no-such-host.invalid", [0], host_key="host")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as held:
+            held.bind(("127.0.0.1", port))
+            with pytest.raises(FlumeError, match=rf"udp: cannot listen on 127\.0\.0\.1:{port}: Address already"):
+                bind_udp("127.0.0.1", port, "udp")
     finally:
         taken.close()
 
@@ -214,3 +218,36 @@ def test_peer_headers() -> None:
     assert peer_headers(("127.0.0.1", 5), "ip", None) == {"ip": "127.0.0.1"}
     got = peer_headers(("127.0.0.1", 5), "ip", "host")
     assert got["ip"] == "127.0.0.1" and got["host"]  # a name, or the address when reverse DNS has none
+
+
+def test_udp_receiver_hands_over_batches_and_survives_handler_errors(caplog: pytest.LogCaptureFixture) -> None:
+    got: list[list[Datagram]] = []
+    lock = threading.Lock()
+
+    def handle(datagrams: list[Datagram], stopping: threading.Event) -> None:
+        assert not stopping.is_set()
+        if any(d == b"boom" for d, _ in datagrams):
+            raise RuntimeError("boom requested")
+        with lock:
+            got.append(datagrams)
+
+    counters = _counters()
+    rx = UdpReceiver("udp test", handle, counters, batch=3)
+    rx.open("127.0.0.1", 0)
+    assert rx.address is not None
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            tx.sendto(b"boom", rx.address)
+            wait_until(lambda: counters["GenericProcessingFail"] == 1, what="the handler error counted")
+            assert any("udp test: error receiving datagrams" in r.getMessage() for r in caplog.records)
+            for i in range(10):
+                tx.sendto(b"d%d" % i, rx.address)
+            wait_until(lambda: sum(len(b) for b in got) == 10, what="ten datagrams handed over")
+            me = ("127.0.0.1", tx.getsockname()[1])
+        assert all(1 <= len(b) <= 3 for b in got)
+        assert [d for b in got for d in b] == [(b"d%d" % i, me) for i in range(10)]
+    finally:
+        rx.close()
+    assert counters["GenericProcessingFail"] == 1 and counters["EventReadFail"] == 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as again:
+        again.bind(rx.address)  # the port was let go

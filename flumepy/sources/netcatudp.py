@@ -19,27 +19,21 @@ the kernel); a batch still undelivered when the agent stops is logged as lost.
 from __future__ import annotations
 
 import logging
-import selectors
-import socket
 import threading
 
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
 from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
-from flumepy.core.errors import FlumeError
 from flumepy.core.event import Event
+from flumepy.net import Datagram, UdpReceiver
 
 log = logging.getLogger(__name__)
-
-MAX_DATAGRAM = 1 << 16
-RCVBUF = 4 << 20
 
 
 class NetcatUdpSource(EventDrivenSource):
     """Receives datagrams on bind:port; each one becomes an event."""
 
     TYPE_NAME = "netcatudp"
-    POLL = 0.25  # seconds between checks of the stop flag
 
     PROPS = (
         Prop("bind", "string", None, "Address to listen on.", required=True),
@@ -54,9 +48,7 @@ class NetcatUdpSource(EventDrivenSource):
         self.address_header: str | None = None
         self.batch_limit = DEFAULT_BATCH
         self.address: tuple[str, int] | None = None
-        self._sock: socket.socket | None = None
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._receiver: UdpReceiver | None = None
 
     def configure(self, ctx: Context) -> None:
         super().configure(ctx)
@@ -69,91 +61,35 @@ class NetcatUdpSource(EventDrivenSource):
         self.address_header = header.strip() if header and header.strip() else None
 
     def start(self) -> None:
-        self._stopping.clear()
         self.batch_limit = channel_batch_limit(self)
-        try:
-            infos = socket.getaddrinfo(self.bind, self.port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
-        except socket.gaierror as e:
-            raise FlumeError(f"netcatudp source {self.name}: cannot resolve bind address {self.bind!r}: {e}"
-                             ) from None
-        family, _, _, _, addr = infos[0]
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-            except OSError:
-                pass
-            sock.bind(addr)
-        except OSError as e:
-            sock.close()
-            raise FlumeError(f"netcatudp source {self.name}: cannot listen on {self.bind}:{self.port}: "
-                             f"{e.strerror or e}") from None
-        sock.setblocking(False)
-        self._sock = sock
-        self.address = sock.getsockname()[:2]
-        self._thread = threading.Thread(target=self._run, name=f"netcatudp-{self.name}", daemon=True)
-        self._thread.start()
+        receiver = UdpReceiver(f"netcatudp source {self.name}", self._handle, self.counters.values, self.batch_limit)
+        receiver.open(self.bind, self.port)
+        self._receiver = receiver
+        self.address = address = receiver.address
+        assert address is not None
         super().start()
-        log.info("netcatudp source %s listening on %s:%d", self.name, self.address[0], self.address[1])
+        log.info("netcatudp source %s listening on %s:%d", self.name, address[0], address[1])
 
     def stop(self, timeout: float = 5.0) -> None:
-        if self._sock is None:
-            if self.lifecycle == "START":
-                super().stop()
-            return
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("netcatudp source %s: receiver thread did not stop within %.1fs", self.name, timeout)
-            self._thread = None
-        self._sock.close()
-        self._sock = None
-        super().stop()
-        log.info("netcatudp source %s stopped", self.name)
+        if self._receiver is not None:
+            self._receiver.close(timeout)
+            self._receiver = None
+            log.info("netcatudp source %s stopped", self.name)
+        if self.lifecycle == "START":
+            super().stop()
 
-    def _run(self) -> None:
-        sock = self._sock
-        assert sock is not None
-        sel = selectors.DefaultSelector()
-        sel.register(sock, selectors.EVENT_READ)
+    def _handle(self, datagrams: list[Datagram], stopping: threading.Event) -> None:
+        """One event per datagram (a trailing newline dropped), delivered as one batch."""
         header = self.address_header
-        c = self.counters.values
-        try:
-            while not self._stopping.is_set():
-                try:
-                    self._receive(sel, sock, header)
-                except Exception:
-                    c["GenericProcessingFail"] += 1
-                    log.exception("netcatudp source %s: error receiving datagrams", self.name)
-                    self._stopping.wait(1.0)
-        finally:
-            sel.close()
-
-    def _receive(self, sel: selectors.BaseSelector, sock: socket.socket, header: str | None) -> None:
-        """Wait up to POLL for datagrams, then deliver every one already waiting (up to a batch)."""
-        if not sel.select(self.POLL):
-            return
-        c = self.counters.values
         events: list[Event] = []
-        while len(events) < self.batch_limit:
-            try:
-                data, peer = sock.recvfrom(MAX_DATAGRAM)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError as e:
-                log.warning("netcatudp source %s: receive failed: %s", self.name, e)
-                c["EventReadFail"] += 1
-                break
+        for data, peer in datagrams:
             if data.endswith(b"\n"):
                 data = data[:-1]
             events.append(Event(data, {header: peer[0]} if header else None))
-        if not events:
-            return
+        c = self.counters.values
         c["EventReceivedCount"] += len(events)
         c["AppendBatchReceivedCount"] += 1
-        failure = deliver(self, events, self._stopping)
+        failure = deliver(self, events, stopping)
         if failure is not None:
             log.error("netcatudp source %s: stopping with %d datagrams not delivered: %s",
                       self.name, len(events), failure)
