@@ -269,6 +269,7 @@ class BulkParser:
     host): the head is parsed once (``_head_headers``, the same headers :meth:`SyslogParser.event`
     gives) and shared as a :class:`TemplateEvent` template by every line with the same head; the body
     is the message bytes.  Equal events to the general path, by design (a seeded fuzz test checks).
+    One instance may serve several threads (the head cache is only ever added to or replaced whole).
     """
 
     CACHE_MAX = 4096

@@ -82,6 +82,7 @@ class SyslogTcpSource(EventDrivenSource):
         self._lock = threading.Lock()
         self._server: TcpServer | None = None
         self._parser = SyslogParser()
+        self._bulk = BulkParser(self._parser, self.event_size)
 
     def configure(self, ctx: Context) -> None:
         super().configure(ctx)
@@ -96,6 +97,8 @@ class SyslogTcpSource(EventDrivenSource):
         if s["format."].keys():
             ctx.warn("format.", "custom syslog timestamp formats are accepted but not implemented by flumepy")
         self._parser = SyslogParser(self.keep)
+        # Connections without per-peer headers share one head cache (each head is parsed once per source).
+        self._bulk = BulkParser(self._parser, self.event_size)
 
     def start(self) -> None:
         what = f"{self.TYPE_NAME} source {self.name}"
@@ -129,7 +132,7 @@ class SyslogTcpSource(EventDrivenSource):
         splitter = StreamSplitter(self.event_size, self.octets)
         extra = peer_headers(peer, self.ip_header, self.host_header)
         parse = self._parser.event
-        bulk = BulkParser(self._parser, self.event_size, extra)
+        bulk = BulkParser(self._parser, self.event_size, extra) if extra else self._bulk
         recv = conn.recv
         while True:
             try:
