@@ -36,6 +36,7 @@ from flumepy.kafka.client import (
     passthrough,
     resolve_bootstrap,
 )
+from flumepy.kafka.zookeeper import migrate_offsets
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,8 @@ class KafkaSource(PollableSource):
         conf: dict[str, Any] = {**self.config, "bootstrap.servers": servers, "group.id": self.group,
                                 **callbacks(f"kafka source {self.name}"), "on_commit": self._on_commit}
         if self.zookeeper and self.settings["migrateZookeeperOffsets"] and self.topics:
-            self._migrate_offsets(ck, conf)
+            plain = {k: v for k, v in conf.items() if k != "on_commit"}
+            migrate_offsets(self.zookeeper, plain, self.topics, f"kafka source {self.name}")
         try:
             consumer = ck.Consumer(conf)
         except ck.KafkaException as e:
@@ -174,28 +176,6 @@ class KafkaSource(PollableSource):
         self._revoked.update(gone)
         log.info("kafka source %s: partitions revoked %s", self.name,
                  ", ".join(f"{t}-{p}" for t, p in sorted(gone)) or "(none)")
-
-    def _migrate_offsets(self, ck: Any, conf: dict[str, Any]) -> None:
-        """Seed a group with no Kafka offsets from its old ZooKeeper offsets (Flume's migrateZookeeperOffsets)."""
-        from flumepy.kafka.zookeeper import read_offsets
-
-        assert self.zookeeper is not None
-        consumer = ck.Consumer(conf)
-        try:
-            for topic in self.topics:
-                old = read_offsets(self.zookeeper, self.group, topic)
-                if not old:
-                    continue
-                tps = [ck.TopicPartition(topic, p) for p in sorted(old)]
-                committed = consumer.committed(tps, timeout=10)
-                if any(tp.offset >= 0 for tp in committed):
-                    continue
-                consumer.commit(offsets=[ck.TopicPartition(topic, p, o) for p, o in sorted(old.items())],
-                                asynchronous=False)
-                log.info("kafka source %s: migrated ZooKeeper offsets of group %s for %s: %s", self.name,
-                         self.group, topic, old)
-        finally:
-            consumer.close()
 
     # -- polling -----------------------------------------------------------------------------------
     def process(self) -> Status:
