@@ -31,9 +31,10 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 from operator import add
 
-from flumepy.core.event import Event, TemplateEvent
+from flumepy.core.event import Event, LazyEvent
 
 FACILITY = "Facility"
 SEVERITY = "Severity"
@@ -267,7 +268,7 @@ class BulkParser:
     ``RFC3164`` (never ``RFC5424``: its stamp starts with a capital letter), is not cut or
     octet-counted by the splitter, and its headers depend only on its head (up to the space after the
     host): the head is parsed once (``_head_headers``, the same headers :meth:`SyslogParser.event`
-    gives) and shared as a :class:`TemplateEvent` template by every line with the same head; the body
+    gives) and shared as the template of a :class:`LazyEvent` by every line with the same head; the body
     is the message bytes.  Equal events to the general path, by design (a seeded fuzz test checks).
     One instance may serve several threads (the head cache is only ever added to or replaced whole).
     """
@@ -317,8 +318,8 @@ class BulkParser:
                         return None
                     heads[head] = h
                 templates[i] = h
-        # Events share their line's template until something reads their headers (TemplateEvent).
-        return list(map(TemplateEvent, bodies, templates))  # type: ignore[arg-type]
+        # Events share their line's template until something reads their headers (a copy is made then).
+        return list(map(LazyEvent, bodies, repeat(dict.copy), templates))
 
     def _head_headers(self, head: bytes) -> dict[str, str] | None:
         """The headers SyslogParser.event gives a line with this head (and extra), or None when the head

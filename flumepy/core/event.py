@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 
 class Event:
     """A Flume event. Slots keep it small; batches of these move through channels."""
@@ -28,29 +31,33 @@ _get_headers = _HEADERS_SLOT.__get__
 _set_headers = _HEADERS_SLOT.__set__
 
 
-class TemplateEvent(Event):
-    """An Event whose headers are a copy of a shared template dict, made on first access.
+class LazyEvent(Event):
+    """An Event whose headers are made by ``make(arg)`` the first time something reads them.
 
-    Sources that give many events the same headers (a syslog batch from one host, one second) build
-    these instead of copying the dict per event: a sink that never looks at headers (file_roll with
-    TEXT) then never pays for the copy, and a queued event holds no dict of its own.  To everything
-    else it is an Event: ``ev.headers`` returns the event's own dict (copied from the template the
-    first time), so mutating it never touches the template or other events.  The template must not
-    change after it was handed out.
+    Sources that can describe many events' headers cheaply build these instead of a dict per event:
+    a syslog batch shares one template dict per head (``LazyEvent(body, dict.copy, template)``), a
+    Kafka batch keeps the record and builds timestamp/partition/offset from it.  A sink that never
+    looks at headers (file_roll or hdfs with the TEXT serializer, null) then never pays for them, and a
+    queued event holds no dict of its own.  To everything else it is an Event: ``ev.headers`` returns
+    the event's own dict (made on first access, then kept), so mutating it never touches a template or
+    other events, and assigning ``ev.headers`` works as usual.  ``make`` must return a new dict each
+    call and must not depend on anything that changes after the event was built.
     """
 
-    __slots__ = ("_template",)
+    __slots__ = ("_make", "_arg")
 
-    def __init__(self, body: bytes, template: dict[str, str]) -> None:
+    def __init__(self, body: bytes, make: Callable[[Any], dict[str, str]], arg: Any) -> None:
         self.body = body
-        self._template = template
+        self._make = make
+        self._arg = arg
 
     def _headers(self) -> dict[str, str]:
         try:
             return _get_headers(self)  # type: ignore[no-any-return]
         except AttributeError:
-            own = self._template.copy()
+            own = self._make(self._arg)
             _set_headers(self, own)
+            self._arg = None  # what the headers were made from can go
             return own
 
     headers = property(_headers, _set_headers)  # type: ignore[assignment]

@@ -21,12 +21,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import partial
+from itertools import repeat
 from typing import Any
 
 from flumepy.core.component import PollableSource, Status
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import ChannelError, FlumeError
-from flumepy.core.event import Event
+from flumepy.core.event import Event, LazyEvent
 from flumepy.kafka import avro
 from flumepy.kafka.client import (
     FORCED_CONSUMER,
@@ -261,8 +263,9 @@ class KafkaSource(PollableSource):
                 return [self._to_event(m) for m in msgs], first, last
             except _BadRecord as e:
                 raise _BadBatch(first, str(e)) from None
-        # Hot path (plain records): column-wise, C-level loops (map over the Message methods), one
-        # dict display per record; partition/topic strings made once per partition.
+        # Hot path (plain records): C-level loops over the batch (map over the Message methods) for the
+        # offsets; each event keeps its record and makes Flume's headers from it only when something
+        # reads them (LazyEvent): a sink that writes bodies only never pays for them.
         ck_msg = self._ck.Message
         n = len(msgs)
         if not n:
@@ -274,36 +277,16 @@ class KafkaSource(PollableSource):
             topic = topics[0]
             first = {(topic, p): o for p, o in dict(zip(reversed(parts), reversed(offs))).items()}
             last = {(topic, p): o for p, o in dict(zip(parts, offs)).items()}
-            pstr = {p: str(p) for _, p in first}
-            pstrs = list(map(pstr.__getitem__, parts))
-            topics = [topic] * n if self._topic_header is not None else topics
         else:
             keys = list(zip(topics, parts))
             first = dict(zip(reversed(keys), reversed(offs)))
             last = dict(zip(keys, offs))
-            topic_of = {tp: tp[0] for tp in last}  # one string object per topic-partition
-            topics = list(map(topic_of.__getitem__, keys))
-            pstr = {p: str(p) for p in set(parts)}
-            pstrs = list(map(pstr.__getitem__, parts))
         now = str(int(time.time() * 1000))  # for records without a usable timestamp
-        stamps = map(ck_msg.timestamp, msgs)
-        topic_header = self._topic_header
-        if topic_header is None:
-            hs = [{"timestamp": str(ts) if tt and ts >= 0 else now, "partition": p, "offset": str(o)}
-                  for (tt, ts), p, o in zip(stamps, pstrs, offs)]
-        else:
-            hs = [{"timestamp": str(ts) if tt and ts >= 0 else now, "partition": p, "offset": str(o),
-                   topic_header: tp}
-                  for (tt, ts), p, o, tp in zip(stamps, pstrs, offs, topics)]
-        keys_ = list(map(ck_msg.key, msgs))
-        if keys_.count(None) != n:
-            for h, key in zip(hs, keys_):
-                if key is not None:
-                    h["key"] = key.decode("utf-8", "replace")
+        make = partial(_record_headers, now, self._topic_header)
         bodies = list(map(ck_msg.value, msgs))
         if None in bodies:
             bodies = [b or b"" for b in bodies]
-        events = list(map(Event, bodies, hs))
+        events = list(map(LazyEvent, bodies, repeat(make), msgs))
         return events, first, last
 
     def _process(self, consumer: Any) -> Status:
@@ -406,6 +389,21 @@ class KafkaSource(PollableSource):
                     return False
                 time.sleep(0.1 * attempt)
         return False
+
+
+def _record_headers(now: str, topic_header: str | None, m: Any) -> dict[str, str]:
+    """Flume's KafkaSource headers of a plain record (``now``: the batch's read time, for records
+    without a usable timestamp)."""
+    tt, ts = m.timestamp()
+    h = {"timestamp": str(ts) if tt and ts >= 0 else now}
+    if topic_header is not None:
+        h[topic_header] = m.topic()
+    h["partition"] = str(m.partition())
+    h["offset"] = str(m.offset())
+    key = m.key()
+    if key is not None:
+        h["key"] = key.decode("utf-8", "replace")
+    return h
 
 
 class _BadRecord(Exception):

@@ -45,6 +45,22 @@ def test_records_arrive_with_the_headers_flume_sets(kafka_broker) -> None:
     assert h2["offset"] == "1" and "key" not in h2 and "traceId" not in h2
 
 
+def test_plain_records_get_exactly_flumes_headers(kafka_broker) -> None:
+    """The hot path (no header.* mapping, no Flume event format) builds headers lazily from the record:
+    the same keys and values as the general path, made when a sink or interceptor reads them."""
+    topic = kafka_broker.create_topic(unique("src"), partitions=1)
+    kafka_broker.produce(topic, [b"with-key", b"no-key"], keys=[b"k1", None], partition=0)
+    conf = _source_conf(kafka_broker, topic, unique("g"))
+    with run_pipeline(conf, "a1") as p:
+        events = p.wait_for("k1", 2, timeout=30)
+    by_body = {e.body: e.headers for e in events}
+    stamp = by_body[b"with-key"]["timestamp"]
+    assert abs(int(stamp) - time.time() * 1000) < 600_000
+    assert by_body[b"with-key"] == {"timestamp": stamp, "topic": topic, "partition": "0", "offset": "0", "key": "k1"}
+    assert by_body[b"no-key"] == {"timestamp": by_body[b"no-key"]["timestamp"], "topic": topic, "partition": "0",
+                                  "offset": "1"}
+
+
 def test_topic_header_name_and_switch(kafka_broker) -> None:
     topic = kafka_broker.create_topic(unique("src"))
     kafka_broker.produce(topic, [b"a"])
