@@ -34,7 +34,7 @@ def load_agent_spec(path: str, agent: str, system: Mapping[str, str] | None = No
 GC_GEN0_THRESHOLD = 50_000
 #: Seconds a thread holding the GIL runs before it must hand it to a waiting one (CPython: 0.005).
 #: FLUMEPY_SWITCH_INTERVAL overrides it.
-SWITCH_INTERVAL = 0.0005
+SWITCH_INTERVAL = 0.001
 
 
 def tune_runtime() -> None:
@@ -51,9 +51,10 @@ def tune_runtime() -> None:
     GIL switch interval: an agent is a few busy threads (sources parsing, sinks encoding) beside
     threads waiting on I/O (an HDFS sync, a Kafka poll).  A thread coming back from I/O waits for the
     GIL until the busy thread's switch interval ends, 5 ms by default, on every call: with one busy
-    Python thread beside it, 100 KB write+sync calls to HDFS went from ~420/s alone to ~80/s.  At
-    0.5 ms they reach ~220/s while the busy thread keeps ~95% of its speed (``benchmarks/hdfs_sink.py``
-    shows the effect on the whole pipeline).
+    Python thread beside it, 100 KB write+sync calls to HDFS went from ~420/s alone to ~80/s; at 1 ms
+    they reach ~180/s (0.5 ms: ~220/s) while the busy thread keeps ~95% of its speed.  Shorter intervals
+    cost CPU-bound pipelines context switches: syslogtcp with 4 connections lost ~15% at 0.5 ms and
+    nothing measurable at 1 ms.
     """
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, 20, 100)
