@@ -347,6 +347,7 @@ class _KafkaTransaction(Transaction):
             c["EventPutSuccessCount"] += len(self.puts)
             log.debug("kafka channel %s: put %d in %.3fs", ch.name, len(self.puts), time.monotonic() - t0)
             self.puts = []
+            ch.puts_committed()
         if self.last:
             ck = import_confluent()
             offsets = [ck.TopicPartition(t, p, o + 1) for (t, p), o in self.last.items()]

@@ -206,6 +206,7 @@ class _MemoryTransaction(Transaction):
             ch._commit_puts(self.puts)
             ch.counters.values["EventPutSuccessCount"] += len(self.puts)
             self.puts = []
+            ch.puts_committed()
         if self.takes:
             ch._release(self.takes)
             ch.counters.values["EventTakeSuccessCount"] += len(self.takes)

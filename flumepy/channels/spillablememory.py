@@ -240,6 +240,8 @@ class _SpillTx(Transaction):
         v["EventPutSuccessCount"] += len(puts)
         v["EventTakeSuccessCount"] += sum(len(e) for _, e in self.taken)
         self.puts, self.taken = [], []
+        if puts:
+            ch.puts_committed()
 
     def _do_rollback(self) -> None:
         ch = self.ch

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from flumepy.core.context import Context, Prop
@@ -64,6 +64,24 @@ class Channel(Component):
     KIND = "channel"
     capacity: int = 0
     transaction_capacity: int = 0
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._put_watchers: list[Callable[[], None]] = []
+
+    def watch_puts(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every commit that added events (a sink runner uses it to end an
+        idle backoff at once instead of sleeping up to its maximum)."""
+        self._put_watchers.append(callback)
+
+    def unwatch_puts(self, callback: Callable[[], None]) -> None:
+        if callback in self._put_watchers:
+            self._put_watchers.remove(callback)
+
+    def puts_committed(self) -> None:
+        """Channels call this after a commit added events."""
+        for cb in self._put_watchers:
+            cb()
 
     def transaction(self) -> Transaction:
         raise NotImplementedError

@@ -76,6 +76,43 @@ def test_sink_runner_delivers_then_backs_off_and_stops_promptly_from_backoff() -
     assert c["BatchCompleteCount"] == 25
 
 
+def test_an_idle_sink_wakes_when_events_are_committed_not_when_its_backoff_ends() -> None:
+    """Flume's sink sleeps up to maxBackoff after empty polls; a put commit ends that sleep here.
+    The backoff is made an hour long so only the wake-up can deliver the events."""
+    ch = memory()
+    sink = null_sink(ch)
+    runner = SinkRunner(group(sink))
+    runner.increment = runner.maximum = 3600.0
+    runner.start()
+    try:
+        wait_until(lambda: sink.counters.values["BatchEmptyCount"] >= 1, what="an empty poll")
+        assert runner.wait_idle(5)
+        fill(ch, 30)
+        wait_until(lambda: sink.counters.values["EventDrainSuccessCount"] == 30, timeout=20,
+                   what="the sink to wake up and take the events")
+    finally:
+        runner.stop(timeout=2.0)
+    assert ch._put_watchers == []  # stop() unregisters
+
+
+def test_a_failing_sink_keeps_its_backoff_when_events_arrive() -> None:
+    ch = memory()
+    fill(ch, 5)
+    sink = FailingSink("bad")
+    sink.channel = ch
+    runner = SinkRunner(group(sink))
+    runner.maximum = 3600.0  # the sleep after an error
+    runner.start()
+    try:
+        wait_until(lambda: sink.attempts >= 1, what="a failed attempt")
+        for _ in range(20):
+            fill(ch, 1)  # puts must not cut the error backoff short (no retry storm)
+        assert not runner._wake.is_set()
+        assert sink.attempts == 1
+    finally:
+        runner.stop(timeout=2.0)
+
+
 def test_sink_runner_stops_promptly_after_errors() -> None:
     ch = memory()
     fill(ch, 5)

@@ -631,6 +631,7 @@ class _FileTransaction(Transaction):
         if self.puts:
             v["EventPutSuccessCount"] += len(self.puts)
             self.puts = []
+            ch.puts_committed()
         if self.takes:
             v["EventTakeSuccessCount"] += len(self.takes)
             self.takes = []
