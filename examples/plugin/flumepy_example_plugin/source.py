@@ -19,7 +19,7 @@ from typing import IO
 from flumepy.core.component import POLL_PROPS, PollableSource, Status
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import ChannelError
-from flumepy.core.event import Event
+from flumepy.core.event import Event, LazyEvent
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,9 @@ class LinesSource(PollableSource):
             if not line:
                 break
             body = line[:-2] if line.endswith(b"\r\n") else line.rstrip(b"\n")
-            out.append(Event(body, dict(self._headers)))
+            # Every event gets the same headers: share them until something reads an event's headers
+            # (then that event gets its own copy), instead of copying the dict per line.
+            out.append(LazyEvent(body, dict.copy, self._headers))
         return out
 
     def process(self) -> Status:
