@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from functools import partial
 from itertools import repeat
 from typing import Any
@@ -217,7 +218,9 @@ class KafkaSource(PollableSource):
             msgs = [m for m in msgs if (m.topic(), m.partition()) not in self._revoked]
         return msgs
 
-    def _to_event(self, m: Any) -> Event:
+    def _to_event(self, m: Any, make: Callable[[Any], dict[str, str]]) -> Event:
+        """A record with Flume's event format and/or ``header.*`` mappings: its own headers first, then
+        Flume's (``make``) where missing; the key header always."""
         if self.settings["useFlumeEventFormat"]:
             try:
                 ev = avro.decode(m.value() or b"")
@@ -228,19 +231,12 @@ class KafkaSource(PollableSource):
         else:
             headers = {}
             body = m.value() or b""
-        if "timestamp" not in headers:
-            ts_type, ts = m.timestamp()
-            headers["timestamp"] = str(ts if ts_type and ts >= 0 else int(time.time() * 1000))
-        topic_header = self.settings["topicHeader"]
-        if self.settings["setTopicHeader"] and topic_header not in headers:
-            headers[topic_header] = m.topic()
-        if "partition" not in headers:
-            headers["partition"] = str(m.partition())
-        if "offset" not in headers:
-            headers["offset"] = str(m.offset())
-        key = m.key()
+        flume = make(m)
+        key = flume.pop("key", None)
+        for k, v in flume.items():
+            headers.setdefault(k, v)
         if key is not None:
-            headers["key"] = key.decode("utf-8", "replace")
+            headers["key"] = key
         if self.header_map:
             for hk, hv in m.headers() or ():
                 target = self.header_map.get(hk)
@@ -249,23 +245,12 @@ class KafkaSource(PollableSource):
         return Event(body, headers)
 
     def _convert(self, msgs: list[Any]) -> tuple[list[Event], dict[tuple[str, int], int], dict[tuple[str, int], int]]:
-        """Events for ``msgs`` plus the first and last offset of every partition in the batch."""
-        first: dict[tuple[str, int], int] = {}
-        last: dict[tuple[str, int], int] = {}
-        events: list[Event] = []
-        if self.settings["useFlumeEventFormat"] or self.header_map:
-            for m in msgs:
-                tp = (m.topic(), m.partition())
-                if tp not in first:
-                    first[tp] = m.offset()
-                last[tp] = m.offset()
-            try:
-                return [self._to_event(m) for m in msgs], first, last
-            except _BadRecord as e:
-                raise _BadBatch(first, str(e)) from None
-        # Hot path (plain records): C-level loops over the batch (map over the Message methods) for the
-        # offsets; each event keeps its record and makes Flume's headers from it only when something
-        # reads them (LazyEvent): a sink that writes bodies only never pays for them.
+        """Events for ``msgs`` plus the first and last offset of every partition in the batch.
+
+        Offsets come from C-level loops over the batch (map over the Message methods).  Plain records
+        (the hot path) become LazyEvents that keep their record and make Flume's headers from it only
+        when something reads them: a sink that writes bodies only never pays for them.
+        """
         ck_msg = self._ck.Message
         n = len(msgs)
         if not n:
@@ -283,10 +268,15 @@ class KafkaSource(PollableSource):
             last = dict(zip(keys, offs))
         now = str(int(time.time() * 1000))  # for records without a usable timestamp
         make = partial(_record_headers, now, self._topic_header)
+        if self.settings["useFlumeEventFormat"] or self.header_map:
+            try:
+                return [self._to_event(m, make) for m in msgs], first, last
+            except _BadRecord as e:
+                raise _BadBatch(first, str(e)) from None
         bodies = list(map(ck_msg.value, msgs))
         if None in bodies:
             bodies = [b or b"" for b in bodies]
-        events = list(map(LazyEvent, bodies, repeat(make), msgs))
+        events: list[Event] = list(map(LazyEvent, bodies, repeat(make), msgs))
         return events, first, last
 
     def _process(self, consumer: Any) -> Status:
