@@ -207,16 +207,7 @@ class SyslogParser:
             m = RFC3164.fullmatch(text)
         if m is not None:
             priority, version, stamp, host, msg = m.groups()
-            if priority:
-                headers["priority"] = priority
-            if version:
-                headers["version"] = version
-            if stamp is not None:
-                ts = self._stamp(stamp, is5424)
-                if ts is not None:
-                    headers["timestamp"] = str(ts)
-            if host:
-                headers["host"] = host
+            self.add_field_headers(headers, priority, version, stamp, host, is5424)
             if not self.keep_all:
                 msg = add_fields_to_body(self.keep, msg, priority, version, stamp, host)
                 if msg:
@@ -224,6 +215,20 @@ class SyslogParser:
         if incomplete:
             headers[STATUS] = INCOMPLETE
         return Event(body, headers)
+
+    def add_field_headers(self, headers: dict[str, str], priority: str | None, version: str | None,
+                          stamp: str | None, host: str | None, is5424: bool) -> None:
+        """Flume's headers for the matched fields of a message (after Facility/Severity)."""
+        if priority:
+            headers["priority"] = priority
+        if version:
+            headers["version"] = version
+        if stamp is not None:
+            ts = self._stamp(stamp, is5424)
+            if ts is not None:
+                headers["timestamp"] = str(ts)
+        if host:
+            headers["host"] = host
 
     def _stamp(self, stamp: str, is5424: bool) -> int | None:
         if is5424:
@@ -329,13 +334,8 @@ class BulkParser:
             return None
         priority, version, stamp, host = (g.decode("ascii") for g in m.groups())
         pri = int(priority)
-        h = {FACILITY: str(pri // 8), SEVERITY: str(pri % 8), "priority": priority}
-        if version:
-            h["version"] = version
-        ts = self.parser._stamp(stamp, False)
-        if ts is not None:
-            h["timestamp"] = str(ts)
-        h["host"] = host
+        h = {FACILITY: str(pri // 8), SEVERITY: str(pri % 8)}
+        self.parser.add_field_headers(h, priority, version, stamp, host, False)
         h.update(self.extra)
         return h
 
