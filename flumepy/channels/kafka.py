@@ -38,6 +38,7 @@ from flumepy.kafka.client import (
     describe_error,
     import_confluent,
     passthrough,
+    producer_record,
     quiet_callbacks,
     resolve_bootstrap,
 )
@@ -220,24 +221,10 @@ class KafkaChannel(Channel):
 
     def record(self, ev: Event) -> dict[str, Any]:
         s = self.settings
-        rec: dict[str, Any] = {"value": avro.encode(ev) if s["parseAsFlumeEvent"] else ev.body}
-        key = ev.headers.get("key")
-        if key is not None:
-            rec["key"] = key.encode("utf-8")
-        part = None
-        if s["partitionIdHeader"]:
-            raw = ev.headers.get(s["partitionIdHeader"])
-            if raw is not None:
-                try:
-                    part = int(raw)
-                except ValueError:
-                    raise ChannelError(f"kafka channel {self.name}: header {s['partitionIdHeader']}={raw!r} is "
-                                       "not a partition number") from None
-        if part is None:
-            part = s["defaultPartitionId"]
-        if part is not None:
-            rec["partition"] = part
-        return rec
+        try:
+            return producer_record(ev, s["parseAsFlumeEvent"], s["partitionIdHeader"], s["defaultPartitionId"])
+        except ValueError as e:
+            raise ChannelError(f"kafka channel {self.name}: {e}") from None
 
     def produce(self, events: Sequence[Event]) -> None:
         """Send ``events`` and wait until the broker acknowledged all of them; ChannelError otherwise."""

@@ -8,6 +8,8 @@ from typing import Any
 
 from flumepy.core.context import Context
 from flumepy.core.errors import FlumeError
+from flumepy.core.event import Event
+from flumepy.kafka import avro
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +160,27 @@ def quiet_callbacks(what: str) -> dict[str, Any]:
         log.debug("%s: %s", what, describe_error(err))
 
     return {"error_cb": error_cb, "logger": _RdkafkaLog()}
+
+
+def producer_record(ev: Event, flume_format: bool, partition_header: str | None,
+                    default_partition: int | None) -> dict[str, Any]:
+    """``produce()`` arguments for an event, as Flume's KafkaSink and KafkaChannel derive them: the
+    value (the body, or the Flume Avro event with ``flume_format``), the key (the ``key`` header) and
+    the partition (``partition_header``'s value, else ``default_partition``).  ValueError naming the
+    header when its value is not a partition number."""
+    h = ev.headers
+    rec: dict[str, Any] = {"value": avro.encode(ev) if flume_format else ev.body}
+    key = h.get("key")
+    if key is not None:
+        rec["key"] = key.encode("utf-8")
+    part = default_partition
+    if partition_header:
+        raw = h.get(partition_header)
+        if raw is not None:
+            try:
+                part = int(raw)
+            except ValueError:
+                raise ValueError(f"header {partition_header}={raw!r} is not a partition number") from None
+    if part is not None:
+        rec["partition"] = part
+    return rec

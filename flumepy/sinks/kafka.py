@@ -21,8 +21,7 @@ from flumepy.core.component import Sink, Status
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import EventDeliveryError, FlumeError
 from flumepy.core.event import Event
-from flumepy.kafka import avro
-from flumepy.kafka.client import callbacks, describe_error, import_confluent, passthrough
+from flumepy.kafka.client import callbacks, describe_error, import_confluent, passthrough, producer_record
 
 log = logging.getLogger(__name__)
 
@@ -119,23 +118,10 @@ class KafkaSink(Sink):
     def _record(self, ev: Event) -> dict[str, Any]:
         s = self.settings
         h = ev.headers
-        rec: dict[str, Any] = {"value": avro.encode(ev) if s["useFlumeEventFormat"] else ev.body}
-        key = h.get("key")
-        if key is not None:
-            rec["key"] = key.encode("utf-8")
-        part = None
-        if s["partitionIdHeader"]:
-            raw = h.get(s["partitionIdHeader"])
-            if raw is not None:
-                try:
-                    part = int(raw)
-                except ValueError:
-                    raise EventDeliveryError(f"kafka sink {self.name}: header {s['partitionIdHeader']}={raw!r} "
-                                             "is not a partition number") from None
-        if part is None:
-            part = s["defaultPartitionId"]
-        if part is not None:
-            rec["partition"] = part
+        try:
+            rec = producer_record(ev, s["useFlumeEventFormat"], s["partitionIdHeader"], s["defaultPartitionId"])
+        except ValueError as e:
+            raise EventDeliveryError(f"kafka sink {self.name}: {e}") from None
         if s["timestampHeader"]:
             raw = h.get(s["timestampHeader"])
             if raw:
