@@ -28,21 +28,17 @@ from typing import NamedTuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from lines import LINE, write_lines  # noqa: E402
+
 from flumepy.agent import tune_runtime  # noqa: E402
 from flumepy.fs import filesystem_for  # noqa: E402
 from flumepy.testing.harness import run_pipeline  # noqa: E402
-
-LINE = b"x" * 99 + b"\n"
 
 
 def make_input(workdir: str, events: int) -> str:
     path = os.path.join(workdir, "input.txt")
     if not os.path.exists(path) or os.path.getsize(path) != events * len(LINE):
-        with open(path, "wb") as f:
-            chunk = LINE * 10000
-            for _ in range(events // 10000):
-                f.write(chunk)
-            f.write(LINE * (events % 10000))
+        write_lines(path, events)
     return path
 
 

@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+from lines import write_lines
+
 PIPELINES = {
     "seq-null": "seq (batch 1000) -> memory -> null (batch 1000)",
     "cat-file_roll": "exec cat FILE (100-byte lines) -> memory -> file_roll (batch 1000)",
@@ -45,12 +47,7 @@ a.sinks.k.channel = c
 """
     if name == "cat-file_roll":
         src = os.path.join(workdir, "input.txt")
-        line = b"x" * 99 + b"\n"
-        with open(src, "wb") as f:
-            chunk = line * 10000
-            for _ in range(events // 10000):
-                f.write(chunk)
-            f.write(line * (events % 10000))
+        write_lines(src, events)
         out = os.path.join(workdir, "out")
         os.makedirs(out, exist_ok=True)
         return f"""
@@ -74,12 +71,7 @@ a.sinks.k.channel = c
     if name == "taildir-file_roll":
         logs = os.path.join(workdir, "logs")
         os.makedirs(logs, exist_ok=True)
-        line = b"x" * 99 + b"\n"
-        with open(os.path.join(logs, "app.log"), "wb") as f:
-            chunk = line * 10000
-            for _ in range(events // 10000):
-                f.write(chunk)
-            f.write(line * (events % 10000))
+        write_lines(os.path.join(logs, "app.log"), events)
         out = os.path.join(workdir, "out")
         os.makedirs(out, exist_ok=True)
         return f"""

@@ -35,8 +35,9 @@ import tempfile
 import textwrap
 import time
 
+from lines import LINE, write_lines
+
 ROWS = ("taildir", "syslogtcp", "avro")
-LINE = b"x" * 99 + b"\n"
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
 TARGETS = {"taildir": 1.5, "syslogtcp": 1.0}
 AVRO_TARGET = 300_000
@@ -46,14 +47,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _write_lines(path: str, n: int) -> None:
-    with open(path, "wb") as f:
-        chunk = LINE * 10000
-        for _ in range(n // 10000):
-            f.write(chunk)
-        f.write(LINE * (n % 10000))
 
 
 def syslog_lines(n: int) -> tuple[list[bytes], int]:
@@ -175,7 +168,7 @@ def flume_taildir(work: str, n: int) -> float:
     out = os.path.join(work, "out")
     os.makedirs(logs)
     os.makedirs(out)
-    _write_lines(os.path.join(logs, "app.log"), n)
+    write_lines(os.path.join(logs, "app.log"), n)
     agent, topo = _agent(f"""
 a.sources = r
 a.sources.r.type = TAILDIR
@@ -310,7 +303,7 @@ options { stats-freq(0); flush-lines(1000); time-reopen(1); mark-freq(0); };
 def ng_file(work: str, n: int) -> float:
     src = os.path.join(work, "app.log")
     out = os.path.join(work, "out.log")
-    _write_lines(src, n)
+    write_lines(src, n)
     t0 = time.perf_counter()
     proc = _syslog_ng(work, OPTIONS + f"""
 source s {{ file("{src}" flags(no-parse) follow-freq(1) log-fetch-limit(1000) log-iw-size(10000)); }};
