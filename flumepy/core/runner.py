@@ -99,7 +99,7 @@ class SinkRunner(_Runner):
             self._wake.set()
 
     def start(self) -> None:
-        self._watched = list({id(s.channel): s.channel for s in getattr(self.processor, "sinks", [])
+        self._watched = list({id(s.channel): s.channel for s in self.processor.sinks
                               if getattr(s, "channel", None) is not None}.values())
         for ch in self._watched:
             ch.watch_puts(self._on_put)
