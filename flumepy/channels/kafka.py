@@ -32,6 +32,7 @@ from flumepy.core.event import Event
 from flumepy.core.transaction import Transaction
 from flumepy.kafka import avro
 from flumepy.kafka.client import (
+    CONSUMER_DEFAULTS,
     FORCED_CONSUMER,
     backlog,
     callbacks,
@@ -124,7 +125,7 @@ class KafkaChannel(Channel):
         self.producer_config = passthrough(ctx, "kafka.producer.")
         self.producer_config["acks"] = s["kafka.producer.acks"]
         self.producer_config.setdefault("partitioner", "murmur2_random")
-        self.consumer_config = passthrough(ctx, "kafka.consumer.", FORCED_CONSUMER)
+        self.consumer_config = passthrough(ctx, "kafka.consumer.", FORCED_CONSUMER, CONSUMER_DEFAULTS)
         self.consumer_config["auto.offset.reset"] = reset
         self.consumer_config["group.id"] = s["kafka.consumer.group.id"]
 

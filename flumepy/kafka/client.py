@@ -23,14 +23,21 @@ JAVA_ONLY = {
 # Consumer settings flumepy always sets itself.
 FORCED_CONSUMER = {"enable.auto.commit": "false", "enable.auto.offset.store": "false"}
 
+# Consumer settings flumepy changes from librdkafka's defaults (a kafka.consumer.* key still wins).
+# fetch.queue.backoff.ms: librdkafka stops fetching a partition for this long (1000 ms by default) each
+# time its prefetch queue passes queued.min.messages; a consumer that catches up then sits idle for most
+# of that second. 10 ms keeps it fed (measured: 1 s stalls in half the runs of a 300k-record read).
+CONSUMER_DEFAULTS = {"fetch.queue.backoff.ms": "10"}
 
-def passthrough(ctx: Context, prefix: str, forced: dict[str, str] | None = None) -> dict[str, str]:
+
+def passthrough(ctx: Context, prefix: str, forced: dict[str, str] | None = None,
+                defaults: dict[str, str] | None = None) -> dict[str, str]:
     """The ``prefix*`` keys of ``ctx`` (``kafka.consumer.``/``kafka.producer.``) as client settings.
 
     Java-only settings are dropped with a warning; settings flumepy must control are forced (with a
-    warning when the config asked for something else).
+    warning when the config asked for something else); ``defaults`` fill in what the config left out.
     """
-    out: dict[str, str] = {}
+    out: dict[str, str] = dict(defaults or {})
     for key, value in ctx.sub(prefix).items():
         if key in JAVA_ONLY:
             ctx.warn(prefix + key, "is a Java client setting with no librdkafka counterpart; ignored")

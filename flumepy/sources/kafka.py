@@ -32,6 +32,7 @@ from flumepy.core.errors import ChannelError, FlumeError
 from flumepy.core.event import Event, LazyEvent
 from flumepy.kafka import avro
 from flumepy.kafka.client import (
+    CONSUMER_DEFAULTS,
     FORCED_CONSUMER,
     callbacks,
     describe_error,
@@ -120,7 +121,7 @@ class KafkaSource(PollableSource):
         self.group = s["kafka.consumer.group.id"]
         self.batch_size = s["batchSize"]
         self.header_map = dict(s["header."].items())
-        self.config = passthrough(ctx, "kafka.consumer.", FORCED_CONSUMER)
+        self.config = passthrough(ctx, "kafka.consumer.", FORCED_CONSUMER, CONSUMER_DEFAULTS)
         self.config.pop("group.id", None)
         self._topic_header = s["topicHeader"] if s["setTopicHeader"] else None
 
