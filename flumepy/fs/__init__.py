@@ -3,7 +3,7 @@
     fs, path = filesystem_for("hdfs://127.0.0.1:8020/flumedata")
     with fs.create(path + "/FlumeData.1.tmp") as out:
         out.write(b"...")
-        out.sync()          # durable and visible to readers (hsync on HDFS, fsync locally)
+        out.sync()          # durable and visible to readers (hsync on HDFS, O_DSYNC writes locally)
     fs.rename(src, dst)
 
 Backends are imported only when a URL of their scheme is used; a missing optional dependency is an

@@ -25,7 +25,7 @@ class OutputStream:
         """Hand buffered bytes to the filesystem (not necessarily durable)."""
 
     def sync(self) -> None:
-        """Durable and visible to readers: fsync locally, hsync on HDFS."""
+        """Durable and visible to readers: hsync on HDFS; locally the writes are O_DSYNC."""
         raise NotImplementedError
 
     def tell(self) -> int:
@@ -45,6 +45,9 @@ class FileSystem:
     """Paths are absolute paths inside the filesystem (no scheme or authority)."""
 
     scheme = ""
+    #: False when calls return or fail on their own (local disks): the HDFS sink then makes them on its
+    #: own thread instead of in its I/O pool under ``hdfs.callTimeout``.
+    calls_can_hang = True
 
     def create(self, path: str, overwrite: bool = False) -> OutputStream:
         raise NotImplementedError

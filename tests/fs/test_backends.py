@@ -279,3 +279,18 @@ def test_unreachable_namenode_is_a_clear_error() -> None:
     web, base = filesystem_for(f"webhdfs://127.0.0.1:{free_port()}/x")
     with pytest.raises(OSError, match="/x: .*(?i:refused)"):
         web.status(base)
+
+
+def test_local_files_are_written_o_dsync_so_sync_is_one_flush(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    fs, root = filesystem_for(str(tmp_path))
+    for out in (fs.create(f"{root}/a"), fs.append(f"{root}/a")):
+        with out:
+            fd = out._f.fileno()  # type: ignore[attr-defined]
+            assert fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DSYNC  # each write(2) is on disk when it returns
+            out.write(b"x")
+            out.sync()
+            assert os.path.getsize(f"{root}/a") in (1, 2)  # sync() handed the bytes to the kernel
+    assert (tmp_path / "a").read_bytes() == b"xx"

@@ -146,7 +146,10 @@ class _FlakyOut(OutputStream):
 
 
 class FlakyFileSystem(LocalFileSystem):
-    """The local filesystem, failing the operations ``faults`` names (each a given number of times)."""
+    """The local filesystem, failing the operations ``faults`` names (each a given number of times).
+    Its calls can hang (``Faults.hang``), so the sink runs them in its I/O pool as it does for HDFS."""
+
+    calls_can_hang = True
 
     def __init__(self, faults: Faults) -> None:
         self.faults = faults
