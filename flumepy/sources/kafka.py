@@ -245,40 +245,42 @@ class KafkaSource(PollableSource):
                     headers[target] = hv.decode("utf-8", "replace")
         return Event(body, headers)
 
-    def _convert(self, msgs: list[Any]) -> tuple[list[Event], dict[tuple[str, int], int], dict[tuple[str, int], int]]:
-        """Events for ``msgs`` plus the first and last offset of every partition in the batch.
+    def _convert(self, msgs: list[Any]) -> tuple[list[Event], dict[tuple[str, int], int]]:
+        """Events for ``msgs`` plus the last offset of every partition in the batch (``_first`` gives
+        the first ones, needed only to read a batch again).
 
         Offsets come from C-level loops over the batch (map over the Message methods).  Plain records
         (the hot path) become LazyEvents that keep their record and make Flume's headers from it only
         when something reads them: a sink that writes bodies only never pays for them.
         """
         ck_msg = self._ck.Message
-        n = len(msgs)
-        if not n:
-            return [], {}, {}
+        if not msgs:
+            return [], {}
         parts = list(map(ck_msg.partition, msgs))
         offs = list(map(ck_msg.offset, msgs))
-        topics = list(map(ck_msg.topic, msgs))
-        if topics.count(topics[0]) == n:  # one topic (the usual case): partitions are the keys
-            topic = topics[0]
-            first = {(topic, p): o for p, o in dict(zip(reversed(parts), reversed(offs))).items()}
+        topic = self.topics[0] if self.pattern is None and len(self.topics) == 1 else None
+        if topic is not None:  # one topic subscribed (the usual case): partitions are the keys
             last = {(topic, p): o for p, o in dict(zip(parts, offs)).items()}
         else:
-            keys = list(zip(topics, parts))
-            first = dict(zip(reversed(keys), reversed(offs)))
-            last = dict(zip(keys, offs))
+            last = dict(zip(zip(map(ck_msg.topic, msgs), parts), offs))
         now = str(int(time.time() * 1000))  # for records without a usable timestamp
         make = partial(_record_headers, now, self._topic_header)
         if self.settings["useFlumeEventFormat"] or self.header_map:
             try:
-                return [self._to_event(m, make) for m in msgs], first, last
+                return [self._to_event(m, make) for m in msgs], last
             except _BadRecord as e:
-                raise _BadBatch(first, str(e)) from None
+                raise _BadBatch(str(e)) from None
         bodies = list(map(ck_msg.value, msgs))
-        if None in bodies:
+        if not all(bodies):  # a record without a value (None) gets an empty body
             bodies = [b or b"" for b in bodies]
         events: list[Event] = list(map(LazyEvent, bodies, repeat(make), msgs))
-        return events, first, last
+        return events, last
+
+    def _first(self, msgs: list[Any]) -> dict[tuple[str, int], int]:
+        """The first offset of every partition in ``msgs``."""
+        ck_msg = self._ck.Message
+        keys = list(zip(map(ck_msg.topic, msgs), map(ck_msg.partition, msgs)))
+        return dict(zip(reversed(keys), reversed(list(map(ck_msg.offset, msgs)))))
 
     def _process(self, consumer: Any) -> Status:
         c = self.counters.values
@@ -289,10 +291,10 @@ class KafkaSource(PollableSource):
             c["KafkaEmptyCount"] += 1
             return Status.BACKOFF
         try:
-            events, first, last = self._convert(msgs)
+            events, last = self._convert(msgs)
         except _BadBatch as e:
             c["EventReadFail"] += 1
-            self._seek(consumer, e.first)
+            self._seek(consumer, self._first(msgs))
             raise FlumeError(f"kafka source {self.name}: record is not a Flume Avro event "
                              f"(useFlumeEventFormat = true): {e.detail}") from None
         n = len(events)
@@ -304,7 +306,7 @@ class KafkaSource(PollableSource):
             c["ChannelWriteFail"] += 1
             log.warning("kafka source %s: channel put of %d events failed, reading them again: %s",
                         self.name, n, e)
-            self._seek(consumer, first)
+            self._seek(consumer, self._first(msgs))
             return Status.BACKOFF
         c["EventAcceptedCount"] += n
         c["AppendBatchAcceptedCount"] += 1
@@ -402,7 +404,6 @@ class _BadRecord(Exception):
 
 
 class _BadBatch(Exception):
-    def __init__(self, first: dict[tuple[str, int], int], detail: str) -> None:
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
-        self.first = first
         self.detail = detail
