@@ -3,10 +3,11 @@
 Each poll collects up to ``batchSize`` records or waits ``batchDurationMillis`` from the first one,
 puts them on the channels in one batch and only then commits the next offsets of every partition in
 the batch (``enable.auto.commit`` is always off).  The commit is asynchronous: it is issued after the
-channel commit and travels while the next batch is polled; a failed one is logged and issued again
-(later batches commit higher offsets anyway).  Offsets issued but perhaps not yet acknowledged are
-committed synchronously when partitions are revoked and when the source stops, so a clean stop or a
-rebalance re-reads nothing; only a crash can re-read the last batch or two (at least once).
+channel commit, at most every ``commitIntervalMillis`` (100; Flume commits every batch) and at once
+when a poll finds nothing, and travels while the next batch is polled; a failed one is logged and
+issued again (later batches commit higher offsets anyway).  Offsets delivered but not yet committed
+are committed synchronously when partitions are revoked and when the source stops, so a clean stop
+or a rebalance re-reads nothing; only a crash can re-read the last ~100 ms of records (at least once).
 If the channel put fails, the consumer seeks back to the batch's first offsets so the same records
 are read again: never skipped.  A rebalance that takes partitions away mid-batch drops that batch's records of those
 partitions (nothing was committed for them; their new owner reads them from the committed offset).
@@ -65,6 +66,9 @@ class KafkaSource(PollableSource):
         Prop("useFlumeEventFormat", "bool", False, "Record values are Flume Avro events (their headers are kept)."),
         Prop("setTopicHeader", "bool", True, "Add the record's topic as a header."),
         Prop("topicHeader", "string", "topic", "Name of the topic header."),
+        Prop("commitIntervalMillis", "int", 100, "flumepy extension: offsets are committed (after the channel "
+             "commit) at most this often; pending ones go out when the source is idle, on a rebalance and at stop. "
+             "0 = after every batch, as Flume.", min=0),
         Prop("migrateZookeeperOffsets", "bool", True, "With zookeeperConnect: start a group that has no Kafka "
              "offsets from the offsets its old consumers kept in ZooKeeper."),
         Prop("header.", prefix=True, doc="header.<kafkaHeader> = <flumeHeader>: copy a Kafka record header."),
@@ -99,6 +103,8 @@ class KafkaSource(PollableSource):
         # commit failed and must be issued again.
         self._issued: dict[tuple[str, int], int] = {}
         self._failed: dict[tuple[str, int], int] = {}
+        self._unsent: dict[tuple[str, int], int] = {}  # next offsets delivered but not yet committed
+        self._next_commit = 0.0  # monotonic time the next asynchronous commit may go out
         self._ck: Any = None
         self._topic_header: str | None = None
 
@@ -152,6 +158,7 @@ class KafkaSource(PollableSource):
             if consumer is not None:
                 if self._commit_sync(consumer, self._issued, "stopping"):
                     self._issued.clear()  # nothing left for the revoke that close() triggers
+                    self._unsent.clear()
                 try:
                     consumer.close()
                 except Exception as e:
@@ -176,6 +183,7 @@ class KafkaSource(PollableSource):
         for tp in gone:
             self._issued.pop(tp, None)
             self._failed.pop(tp, None)
+            self._unsent.pop(tp, None)
         self._assigned.difference_update(gone)
         self._revoked.update(gone)
         log.info("kafka source %s: partitions revoked %s", self.name,
@@ -289,6 +297,8 @@ class KafkaSource(PollableSource):
         msgs = self._collect(consumer)
         if not msgs:
             c["KafkaEmptyCount"] += 1
+            if self._unsent:  # idle: commit what was delivered
+                self._send_commits(consumer)
             return Status.BACKOFF
         try:
             events, last = self._convert(msgs)
@@ -324,18 +334,26 @@ class KafkaSource(PollableSource):
                 log.warning("kafka source %s: seek %s-%d to %d failed: %s", self.name, topic, part, off, e)
 
     def _commit(self, consumer: Any, last: dict[tuple[str, int], int]) -> None:
-        """Commit the offsets after ``last`` asynchronously (the channel transaction has committed)."""
+        """The channel transaction has committed: note the offsets after ``last`` and commit them
+        asynchronously, at most every ``commitIntervalMillis`` (one commit request a batch loaded the
+        broker: kafka -> null ran ~15% faster with commits every 200 ms)."""
+        for tp, o in last.items():
+            self._issued[tp] = self._unsent[tp] = o + 1
+        if time.monotonic() >= self._next_commit:
+            self._send_commits(consumer)
+
+    def _send_commits(self, consumer: Any) -> None:
         ck = self._ck
         started = time.monotonic()
-        issued = self._issued
-        for tp, o in last.items():
-            issued[tp] = o + 1
+        offsets, self._unsent = self._unsent, {}
+        self._next_commit = started + self.settings["commitIntervalMillis"] / 1000.0
+        if not offsets:
+            return
         try:
-            consumer.commit(offsets=[ck.TopicPartition(t, p, o + 1) for (t, p), o in last.items()],
-                            asynchronous=True)
+            consumer.commit(offsets=[ck.TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=True)
         except ck.KafkaException as e:  # not even queued: issue again on the next poll
             log.warning("kafka source %s: offset commit failed, will retry: %s", self.name, describe_error(e.args[0]))
-            self._failed.update((tp, o + 1) for tp, o in last.items())
+            self._failed.update(offsets)
         self.counters.values["KafkaCommitTimer"] += int((time.monotonic() - started) * 1000)
 
     def _on_commit(self, err: Any, partitions: list[Any]) -> None:
@@ -358,7 +376,8 @@ class KafkaSource(PollableSource):
         again = {tp: o for tp, o in self._failed.items() if self._issued.get(tp) == o}
         self._failed.clear()
         if again:
-            self._commit(consumer, {tp: o - 1 for tp, o in again.items()})
+            self._unsent.update(again)
+            self._send_commits(consumer)
 
     def _commit_sync(self, consumer: Any, offsets: dict[tuple[str, int], int], why: str) -> bool:
         """Commit ``offsets`` (next offsets) synchronously: before partitions go away or the consumer closes."""

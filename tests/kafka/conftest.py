@@ -15,3 +15,14 @@ def fast_consumer(prefix: str) -> str:
 
 def unique(stem: str) -> str:
     return f"{stem}-{uuid.uuid4().hex[:10]}"
+
+
+def committed(broker, topic: str, group: str, partitions: int = 1) -> list[int]:
+    """The group's offsets committed in Kafka, per partition (-1001: none)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        return [tp.offset for tp in c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)]
+    finally:
+        c.close()

@@ -8,20 +8,9 @@ from flumepy.channels.kafka import KafkaChannel
 from flumepy.core.context import Context
 from flumepy.core.errors import FlumeError
 from flumepy.core.event import Event
-from tests.kafka.conftest import unique
+from tests.kafka.conftest import committed, unique
 from tests.kafka.test_channel import FAST, _channel, _take
 from tests.util import free_port
-
-
-def _committed(broker, topic: str, group: str, partitions: int = 1) -> list[int]:
-    """The group's offsets committed in Kafka (-1001: none)."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group, "enable.auto.commit": False})
-    try:
-        return [tp.offset for tp in c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)]
-    finally:
-        c.close()
 
 
 def _legacy(zookeeper, topic: str, group: str, **extra: str) -> tuple[KafkaChannel, Context]:
@@ -57,20 +46,20 @@ def test_old_zookeeper_offsets_are_where_the_first_take_starts(kafka_broker, zoo
     _write_zookeeper_offsets(zookeeper, group, topic, {0: 2, 1: 1})
     ch, ctx = _legacy(zookeeper, topic, group, migrateZookeeperOffsets="true")
     assert [p.key for p in ctx.problems if p.key == "migrateZookeeperOffsets"] == []  # implemented: no warning
-    assert _committed(kafka_broker, topic, group, 2) == [-1001, -1001]
+    assert committed(kafka_broker, topic, group, 2) == [-1001, -1001]
     ch.start()
     try:
-        assert _committed(kafka_broker, topic, group, 2) == [2, 1]  # migrated at start, before any take
+        assert committed(kafka_broker, topic, group, 2) == [2, 1]  # migrated at start, before any take
         got = _take(ch, 12, timeout=60)  # the old consumers had read 2 of partition 0 and 1 of partition 1
         assert sorted(got, key=lambda e: e.body) == sorted(p0[2:] + p1[1:], key=lambda e: e.body)
-        assert _committed(kafka_broker, topic, group, 2) == [10, 5]
+        assert committed(kafka_broker, topic, group, 2) == [10, 5]
     finally:
         ch.stop()
     # Kafka now has the group's offsets: a restart does not go back to the ZooKeeper ones.
     ch, _ = _legacy(zookeeper, topic, group)
     ch.start()
     try:
-        assert _committed(kafka_broker, topic, group, 2) == [10, 5]
+        assert committed(kafka_broker, topic, group, 2) == [10, 5]
         with ch.transaction() as tx:
             tx.put(Event(b"after-restart"))
         assert _take(ch, 1, timeout=60) == [Event(b"after-restart", {})]
@@ -85,7 +74,7 @@ def test_no_migration_when_switched_off(kafka_broker, zookeeper) -> None:
     ch, _ = _legacy(zookeeper, topic, group, migrateZookeeperOffsets="false")
     ch.start()
     try:
-        assert _committed(kafka_broker, topic, group) == [-1001]
+        assert committed(kafka_broker, topic, group) == [-1001]
     finally:
         ch.stop()
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from flumepy.testing import run_pipeline
-from tests.kafka.conftest import fast_consumer, unique
+from tests.kafka.conftest import committed, fast_consumer, unique
 from tests.util import wait_until, write_conf
 
 
@@ -183,3 +183,19 @@ def test_kill_9_mid_stream_then_restart_loses_nothing(kafka_broker, agent_proces
     wait_until(lambda: want <= set(_lines(out)), 90, what="every record in file_roll output after restart")
     assert agent2.terminate() == 0
     assert set(_lines(out)) == want  # nothing missing, nothing invented; duplicates are allowed (at least once)
+
+
+def test_offsets_wait_for_the_commit_interval_but_go_out_once_the_source_is_idle(kafka_broker) -> None:
+    topic = kafka_broker.create_topic(unique("src"), partitions=1)
+    group = unique("g")
+    conf = _source_conf(kafka_broker, topic, group, "a1.sources.r1.commitIntervalMillis = 3600000\n")
+    with run_pipeline(conf, "a1") as p:
+        kafka_broker.produce(topic, [b"a", b"b"], partition=0)
+        p.wait_for("k1", 2, timeout=30)
+        wait_until(lambda: committed(kafka_broker, topic, group) == [2], timeout=15, what="the first commit")
+        src = p.source("r1")
+        kafka_broker.produce(topic, [b"c", b"d", b"e"], partition=0)
+        p.wait_for("k1", 5, timeout=30)
+        # Within the hour-long interval only an idle poll can send offset 5.
+        wait_until(lambda: src.counters.values["KafkaEmptyCount"] > 0 and committed(kafka_broker, topic, group) == [5],
+                   timeout=15, what="offset 5 committed by the idle poll")
