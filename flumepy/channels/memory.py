@@ -130,6 +130,8 @@ class MemoryChannel(Channel):
             self._count += n
             self._slots_used += slots
             self._not_empty.notify_all()
+            if self._count + self._in_flight < self.capacity:
+                self._not_full.notify()  # room left: pass the wake-up on to the next waiting put
 
     def _take(self, n: int) -> list[Event]:
         with self._not_empty:
@@ -166,7 +168,9 @@ class MemoryChannel(Channel):
             self._in_flight -= len(events)
             if self.slot_limit:
                 self._slots_used -= _slots(events)
-            self._not_full.notify_all()
+            # One waiting put at a time (FIFO): one that fits passes the wake-up on while room is left,
+            # instead of every waiting source thread waking to fight for the lock and the GIL.
+            self._not_full.notify()
 
     def _return(self, events: list[Event]) -> None:
         """Taken events were rolled back: put them back at the head in their order."""

@@ -10,6 +10,7 @@ from flumepy.channels.memory import MemoryChannel
 from flumepy.core.context import Context
 from flumepy.core.errors import ChannelError, ChannelFullError, ConfigError
 from flumepy.core.event import Event
+from tests.util import wait_until
 
 
 def memory(**settings: object) -> MemoryChannel:
@@ -62,6 +63,31 @@ def test_keep_alive_waits_for_a_taker_to_make_room() -> None:
     t.join()
     assert taken == [b"a"]
     assert take(ch) == [b"b", b"c"]
+
+
+def test_room_made_by_one_take_lets_every_waiting_put_that_fits_in() -> None:
+    """A take commit wakes one waiting put; each put that fits passes the wake-up on while room is
+    left, so both waiting puts get in long before keep-alive (an unchained wake-up would leave the
+    second waiting until keep-alive ran out: ChannelFullError)."""
+    ch = memory(capacity=6, transactionCapacity=6, keep_alive=60)
+    put(ch, *[b"x"] * 6)
+    errors: list[BaseException] = []
+
+    def producer(body: bytes) -> None:
+        try:
+            put(ch, body, body)
+        except BaseException as e:  # noqa: BLE001 - reported by the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=producer, args=(b,)) for b in (b"p", b"q")]
+    for t in threads:
+        t.start()
+    wait_until(lambda: len(ch._not_full._waiters) == 2, what="both puts waiting for room")  # type: ignore[attr-defined]
+    assert len(take(ch, 6)) == 6  # room for both
+    for t in threads:
+        t.join(30)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert sorted(take(ch)) == [b"p", b"p", b"q", b"q"]
 
 
 def test_transaction_capacity_limits_puts_and_takes() -> None:
