@@ -132,7 +132,7 @@ a.sinks.k.channel = c
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bootstrap", help="an existing broker (default: start Tansu)")
-    ap.add_argument("--events", type=int, default=300000)
+    ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--source-type", default="kafka", help="source type or class (to compare an older version)")
     args = ap.parse_args()
