@@ -251,3 +251,122 @@ def test_udp_receiver_hands_over_batches_and_survives_handler_errors(caplog: pyt
     assert counters["GenericProcessingFail"] == 1 and counters["EventReadFail"] == 0
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as again:
         again.bind(rx.address)  # the port was let go
+
+
+# -- stream mode: one thread reads every connection ------------------------------------------------------
+class Lines:
+    """A Stream factory recording, per peer, the bytes fed and whether end() came; ``stop`` in the
+    data makes feed() return False, ``boom`` raises."""
+
+    def __init__(self) -> None:
+        self.got: dict[int, bytes] = {}
+        self.ended: list[int] = []
+        self.threads: set[str] = set()
+
+    def __call__(self, peer: tuple[str, int], local_port: int) -> Lines.One:
+        self.got[peer[1]] = b""
+        return Lines.One(self, peer[1])
+
+    class One:
+        def __init__(self, owner: Lines, port: int) -> None:
+            self.owner, self.port = owner, port
+
+        def feed(self, data: bytes) -> bool:
+            self.owner.threads.add(threading.current_thread().name)
+            self.owner.got[self.port] += data
+            if b"boom" in data:
+                raise RuntimeError("boom requested")
+            return b"stop" not in data
+
+        def end(self) -> None:
+            self.owner.ended.append(self.port)
+
+
+def _port_of(c: socket.socket) -> int:
+    return int(c.getsockname()[1])
+
+
+def test_stream_mode_reads_every_connection_in_one_thread(servers: list[TcpServer]) -> None:
+    counters, lines = _counters(), Lines()
+    server = TcpServer("stream server", None, counters, threading.Lock(), stream=lines)
+    servers.append(server)
+    server.listen("127.0.0.1", [0, 0])
+    clients = [_connect(addr) for addr in server.addresses for _ in range(2)]
+    ports = [_port_of(c) for c in clients]
+    wait_until(lambda: counters["OpenConnectionCount"] == 4, what="four connections")
+    for i, c in enumerate(clients):
+        c.sendall(b"first %d\n" % i)
+    for i, c in enumerate(clients):
+        c.sendall(b"second %d\n" % i)  # interleaved across connections, in order within each
+    wait_until(lambda: all(lines.got[p].endswith(b"second %d\n" % i) for i, p in enumerate(ports)),
+               what="every connection's bytes")
+    assert [lines.got[p] for p in ports] == [b"first %d\nsecond %d\n" % (i, i) for i in range(4)]
+    assert lines.threads == {"stream server-read"}
+    clients[0].sendall(b"tail without newline")
+    clients[0].close()
+    wait_until(lambda: lines.ended == [ports[0]], what="end() for the closed connection")
+    assert lines.got[ports[0]].endswith(b"tail without newline")
+    wait_until(lambda: counters["OpenConnectionCount"] == 3, what="the count to drop")
+    server.close()  # end() for the others too: what they hold is handed on
+    assert sorted(lines.ended) == sorted(ports)
+    assert counters == {"OpenConnectionCount": 0, "GenericProcessingFail": 0, "EventReadFail": 0}
+
+
+def test_stream_mode_feed_false_or_an_error_closes_that_connection_only(
+        servers: list[TcpServer], caplog: pytest.LogCaptureFixture) -> None:
+    counters, lines = _counters(), Lines()
+    server = TcpServer("stream server", None, counters, threading.Lock(), stream=lines)
+    servers.append(server)
+    server.listen("127.0.0.1", [0])
+    good, stopper, bad = (_connect(server.addresses[0]) for _ in range(3))
+    stopper.sendall(b"stop\n")
+    assert stopper.recv(10) == b""  # closed by the server
+    bad.sendall(b"boom\n")
+    assert bad.recv(10) == b""
+    wait_until(lambda: counters["GenericProcessingFail"] == 1, what="the failure counted")
+    assert any("stream server: error serving 127.0.0.1:" in r.getMessage() for r in caplog.records)
+    good.sendall(b"still here\n")
+    wait_until(lambda: lines.got[_port_of(good)] == b"still here\n", what="the good connection's bytes")
+    assert counters["OpenConnectionCount"] == 1
+
+
+def test_stream_mode_with_tls_gives_each_connection_a_thread(servers: list[TcpServer], tmp_path: Path) -> None:
+    pem, _, ca = make_cert(tmp_path)
+    ctx = server_context({"ssl": True, "keystore": str(pem), "exclude-protocols": ["SSLv3"]}, "test server")
+    assert ctx is not None
+    lines = Lines()
+    server = TcpServer("tls stream server", None, stream=lines, ssl_context=ctx)
+    servers.append(server)
+    server.listen("127.0.0.1", [0])
+    client_ctx = ssl.create_default_context(cafile=str(ca))
+    client_ctx.check_hostname = False
+    with client_ctx.wrap_socket(_connect(server.addresses[0])) as c:
+        c.sendall(b"secret line\n")
+        port = _port_of(c)
+        wait_until(lambda: lines.got.get(port) == b"secret line\n", what="the decrypted bytes")
+    wait_until(lambda: lines.ended == [port], what="end() after the client closed")
+    assert lines.threads != {"tls stream server-read"}  # a connection thread, not the read loop
+
+
+def test_stream_mode_clients_beyond_the_cap_wait_in_the_backlog(servers: list[TcpServer],
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="flumepy.net")
+
+    class Small(TcpServer):
+        MAX_CONNECTIONS = 2
+
+    counters, lines = _counters(), Lines()
+    server = Small("capped stream server", None, counters, threading.Lock(), stream=lines)
+    servers.append(server)
+    server.listen("127.0.0.1", [0])
+    a, b = _connect(server.addresses[0]), _connect(server.addresses[0])
+    wait_until(lambda: counters["OpenConnectionCount"] == 2, what="two connections")
+    waiting = _connect(server.addresses[0])
+    waiting.sendall(b"c\n")
+    wait_until(lambda: any("capped stream server: 2 connections open, new clients wait until one closes"
+                           in r.getMessage() for r in caplog.records), what="the cap warning")
+    assert len(lines.got) == 2
+    a.close()
+    port = _port_of(waiting)
+    wait_until(lambda: lines.got.get(port) == b"c\n", what="the waiting client served once a slot was free")
+    b.close()

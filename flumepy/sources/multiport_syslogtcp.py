@@ -31,14 +31,13 @@ holding the raw line.  Empty lines are skipped.
 from __future__ import annotations
 
 import logging
-import socket
-import ssl
+import threading
 
 from flumepy.core.context import Context, Prop
 from flumepy.core.delivery import channel_batch_limit
 from flumepy.core.event import Event
-from flumepy.net import peer_headers
-from flumepy.sources.syslogtcp import COMMON_PROPS, RECV_SIZE, SyslogTcpSource
+from flumepy.net import Peer, Stream, peer_headers
+from flumepy.sources.syslogtcp import COMMON_PROPS, SyslogTcpSource
 from flumepy.syslog import INCOMPLETE, INVALID, STATUS, MultiportParser, StreamSplitter, keep_fields
 from flumepy.tls import SSL_PROPS
 
@@ -60,7 +59,7 @@ class MultiportSyslogTcpSource(SyslogTcpSource):
         Prop("framing", "string", "auto", "flumepy: auto (newline or RFC 6587 octet counting) or newline.",
              choices=("auto", "newline")),
         Prop("readBufferBytes", "int", 1024, "MINA read buffer size.", ignored="no MINA buffers"),
-        Prop("numProcessors", "int", None, "MINA I/O processors.", ignored="one thread per connection"),
+        Prop("numProcessors", "int", None, "MINA I/O processors.", ignored="one thread reads every connection"),
         *SSL_PROPS,
     )
 
@@ -122,31 +121,11 @@ class MultiportSyslogTcpSource(SyslogTcpSource):
     def _batch_limit(self) -> int:
         return min(self.batch_size, channel_batch_limit(self, self.batch_size))
 
-    def _serve(self, conn: socket.socket, peer: tuple[str, int], local_port: int) -> None:
-        server = self._server
-        assert server is not None
-        splitter = StreamSplitter(self.event_size, self.octets)
+    def _open_stream(self, peer: Peer, local_port: int) -> Stream:
         extra = peer_headers(peer, self.ip_header, self.host_header)
         if self.port_header:
             extra[self.port_header] = str(local_port)
-        charset = self.port_charsets.get(local_port, self.charset)
-        recv = conn.recv
-        while True:
-            try:
-                data = recv(RECV_SIZE)
-            except (OSError, ssl.SSLError) as e:
-                log.debug("%s source %s: %s:%s read failed: %s", self.TYPE_NAME, self.name, peer[0], peer[1], e)
-                return
-            messages = splitter.feed(data) if data else splitter.finish()
-            if messages:
-                events = [self.parse_line(raw, inc, charset) for raw, inc in messages]
-                if extra:
-                    for ev in events:
-                        ev.headers.update(extra)
-                if not self._deliver(events, server.stopping, peer):
-                    return
-            if not data:
-                return
+        return _MultiportStream(self, peer, extra, self.port_charsets.get(local_port, self.charset))
 
     def parse_line(self, raw: bytes, incomplete: bool, charset: str) -> Event:
         try:
@@ -166,3 +145,33 @@ class MultiportSyslogTcpSource(SyslogTcpSource):
             data = body.encode(charset, "replace")
         return Event(data, headers)
 
+
+
+class _MultiportStream:
+    """One connection: newline/octet framed messages parsed in the port's charset."""
+
+    __slots__ = ("src", "peer", "extra", "charset", "splitter")
+
+    def __init__(self, src: MultiportSyslogTcpSource, peer: Peer, extra: dict[str, str], charset: str) -> None:
+        self.src = src
+        self.peer = peer
+        self.extra = extra
+        self.charset = charset
+        self.splitter = StreamSplitter(src.event_size, src.octets)
+
+    def feed(self, data: bytes) -> bool:
+        return self._deliver(self.splitter.feed(data))
+
+    def end(self) -> None:
+        self._deliver(self.splitter.finish())
+
+    def _deliver(self, messages: list[tuple[bytes, bool]]) -> bool:
+        if not messages:
+            return True
+        src = self.src
+        events = [src.parse_line(raw, inc, self.charset) for raw, inc in messages]
+        if self.extra:
+            for ev in events:
+                ev.headers.update(self.extra)
+        server = src._server
+        return src._deliver(events, server.stopping if server is not None else threading.Event(), self.peer)

@@ -20,30 +20,26 @@ format.*              -       -          Custom date formats: accepted, ignored 
 
 Headers and bodies are those of Flume's SyslogUtils (see :mod:`flumepy.syslog`).  Messages that
 arrive together are delivered in one batch (Flume puts them one by one); when the channel is full
-the connection waits (TCP backpressure) until the batch commits.  A connection is served by its own
-thread (:class:`flumepy.net.TcpServer`); at most ``TcpServer.MAX_CONNECTIONS`` are open, later
-clients wait in the listen backlog.  An unterminated last message is delivered when the client
-closes the connection cleanly.
+the connections wait (TCP backpressure) until the batch commits.  One thread reads every connection
+(:class:`flumepy.net.TcpServer` with a stream per connection; with TLS, a thread per connection); at
+most ``TcpServer.MAX_CONNECTIONS`` are open, later clients wait in the listen backlog.  An
+unterminated last message is delivered when the client closes the connection cleanly.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
-import ssl
 import threading
 
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
 from flumepy.core.delivery import DEFAULT_BATCH, channel_batch_limit, deliver
 from flumepy.core.event import Event
-from flumepy.net import TcpServer, peer_headers
+from flumepy.net import Peer, Stream, TcpServer, peer_headers
 from flumepy.syslog import DEFAULT_EVENT_SIZE, INVALID, STATUS, BulkParser, StreamSplitter, SyslogParser, keep_fields
 from flumepy.tls import SSL_PROPS, server_context
 
 log = logging.getLogger(__name__)
-
-RECV_SIZE = 1 << 16
 
 COMMON_PROPS = (
     Prop("host", "string", None, "Address to listen on (all interfaces when unset)."),
@@ -103,7 +99,7 @@ class SyslogTcpSource(EventDrivenSource):
     def start(self) -> None:
         what = f"{self.TYPE_NAME} source {self.name}"
         self.batch_limit = self._batch_limit()
-        server = TcpServer(what, self._serve, self.counters.values, self._lock,
+        server = TcpServer(what, None, self.counters.values, self._lock, stream=self._open_stream,
                            ssl_context=server_context(self.settings, what))
         server.listen(self.host, self._ports(), host_key="host")
         self._server = server
@@ -126,48 +122,10 @@ class SyslogTcpSource(EventDrivenSource):
         if self.lifecycle == "START":
             super().stop()
 
-    def _serve(self, conn: socket.socket, peer: tuple[str, int], local_port: int) -> None:
-        server = self._server
-        assert server is not None
-        splitter = StreamSplitter(self.event_size, self.octets)
+    def _open_stream(self, peer: Peer, local_port: int) -> Stream:
         extra = peer_headers(peer, self.ip_header, self.host_header)
-        parse = self._parser.event
         bulk = BulkParser(self._parser, self.event_size, extra) if extra else self._bulk
-        recv = conn.recv
-        while True:
-            try:
-                data = recv(RECV_SIZE)
-            except (OSError, ssl.SSLError) as e:
-                log.debug("%s source %s: %s:%s read failed: %s", self.TYPE_NAME, self.name, peer[0], peer[1], e)
-                return
-            fast: list[Event] | None = None
-            if data and bulk.enabled and splitter.idle():
-                # Whole lines go through the bulk parser; the rest (or everything, when it declines)
-                # through the splitter, which keeps any unterminated tail for the next read.
-                data = splitter.take_buffer() + data
-                nl = data.rfind(b"\n") + 1
-                if nl:
-                    fast = bulk.parse(data[:nl])
-                    if fast is not None:
-                        data = data[nl:]
-            messages = splitter.feed(data) if data or fast is not None else splitter.finish()
-            if messages:
-                events = [parse(raw, inc) for raw, inc in messages]
-                if extra:
-                    for ev in events:
-                        ev.headers.update(extra)
-                bad = sum(1 for e in events if e.headers.get(STATUS) == INVALID)
-                if fast:
-                    fast.extend(events)
-                    events = fast
-            elif fast:
-                events, bad = fast, 0
-            else:
-                events = []
-            if events and not self._deliver(events, server.stopping, peer, bad):
-                return
-            if not data and fast is None:
-                return
+        return _SyslogStream(self, peer, extra, bulk)
 
     def _deliver(self, events: list[Event], stopping: threading.Event, peer: tuple[str, int],
                  bad: int | None = None) -> bool:
@@ -188,3 +146,53 @@ class SyslogTcpSource(EventDrivenSource):
                           self.TYPE_NAME, self.name, len(events) - i, peer[0], peer[1], failure)
                 return False
         return True
+
+
+class _SyslogStream:
+    """One connection: bytes -> messages -> events -> the channels.  Blocks of whole plain RFC 3164
+    lines go through the bulk parser; the rest (or everything, when it declines) through the
+    splitter, which keeps an unterminated tail for the next read."""
+
+    __slots__ = ("src", "peer", "extra", "bulk", "splitter")
+
+    def __init__(self, src: SyslogTcpSource, peer: Peer, extra: dict[str, str], bulk: BulkParser) -> None:
+        self.src = src
+        self.peer = peer
+        self.extra = extra
+        self.bulk = bulk
+        self.splitter = StreamSplitter(src.event_size, src.octets)
+
+    def feed(self, data: bytes) -> bool:
+        splitter = self.splitter
+        fast: list[Event] | None = None
+        if self.bulk.enabled and splitter.idle():
+            data = splitter.take_buffer() + data
+            nl = data.rfind(b"\n") + 1
+            if nl:
+                fast = self.bulk.parse(data[:nl])
+                if fast is not None:
+                    data = data[nl:]
+        return self._deliver(splitter.feed(data), fast)
+
+    def end(self) -> None:
+        self._deliver(self.splitter.finish(), None)
+
+    def _deliver(self, messages: list[tuple[bytes, bool]], fast: list[Event] | None) -> bool:
+        bad = 0
+        if messages:
+            parse = self.src._parser.event
+            events = [parse(raw, inc) for raw, inc in messages]
+            if self.extra:
+                for ev in events:
+                    ev.headers.update(self.extra)
+            bad = sum(1 for e in events if e.headers.get(STATUS) == INVALID)
+            if fast:
+                fast.extend(events)
+                events = fast
+        else:
+            events = fast or []
+        if not events:
+            return True
+        server = self.src._server
+        stopping = server.stopping if server is not None else threading.Event()
+        return self.src._deliver(events, stopping, self.peer, bad)
