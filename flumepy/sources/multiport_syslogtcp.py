@@ -31,14 +31,13 @@ holding the raw line.  Empty lines are skipped.
 from __future__ import annotations
 
 import logging
-import threading
 
 from flumepy.core.context import Context, Prop
 from flumepy.core.delivery import channel_batch_limit
 from flumepy.core.event import Event
 from flumepy.net import Peer, Stream, peer_headers
-from flumepy.sources.syslogtcp import COMMON_PROPS, SyslogTcpSource
-from flumepy.syslog import INCOMPLETE, INVALID, STATUS, MultiportParser, StreamSplitter, keep_fields
+from flumepy.sources.syslogtcp import COMMON_PROPS, SyslogStream, SyslogTcpSource
+from flumepy.syslog import INCOMPLETE, INVALID, STATUS, MultiportParser, keep_fields
 from flumepy.tls import SSL_PROPS
 
 log = logging.getLogger(__name__)
@@ -147,31 +146,15 @@ class MultiportSyslogTcpSource(SyslogTcpSource):
 
 
 
-class _MultiportStream:
-    """One connection: newline/octet framed messages parsed in the port's charset."""
+class _MultiportStream(SyslogStream):
+    """Newline/octet framed messages parsed in the port's charset."""
 
-    __slots__ = ("src", "peer", "extra", "charset", "splitter")
+    __slots__ = ("charset", "parse_line")
 
     def __init__(self, src: MultiportSyslogTcpSource, peer: Peer, extra: dict[str, str], charset: str) -> None:
-        self.src = src
-        self.peer = peer
-        self.extra = extra
+        super().__init__(src, peer, extra)
         self.charset = charset
-        self.splitter = StreamSplitter(src.event_size, src.octets)
+        self.parse_line = src.parse_line
 
-    def feed(self, data: bytes) -> bool:
-        return self._deliver(self.splitter.feed(data))
-
-    def end(self) -> None:
-        self._deliver(self.splitter.finish())
-
-    def _deliver(self, messages: list[tuple[bytes, bool]]) -> bool:
-        if not messages:
-            return True
-        src = self.src
-        events = [src.parse_line(raw, inc, self.charset) for raw, inc in messages]
-        if self.extra:
-            for ev in events:
-                ev.headers.update(self.extra)
-        server = src._server
-        return src._deliver(events, server.stopping if server is not None else threading.Event(), self.peer)
+    def parse(self, raw: bytes, incomplete: bool) -> Event:
+        return self.parse_line(raw, incomplete, self.charset)

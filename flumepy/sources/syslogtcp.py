@@ -148,19 +148,54 @@ class SyslogTcpSource(EventDrivenSource):
         return True
 
 
-class _SyslogStream:
-    """One connection: bytes -> messages -> events -> the channels.  Blocks of whole plain RFC 3164
-    lines go through the bulk parser; the rest (or everything, when it declines) through the
-    splitter, which keeps an unterminated tail for the next read."""
+class SyslogStream:
+    """One connection: bytes -> messages (the splitter keeps an unterminated tail for the next read)
+    -> events -> the channels.  Subclasses say how a message becomes an event (``parse``)."""
 
-    __slots__ = ("src", "peer", "extra", "bulk", "splitter")
+    __slots__ = ("src", "peer", "extra", "splitter")
 
-    def __init__(self, src: SyslogTcpSource, peer: Peer, extra: dict[str, str], bulk: BulkParser) -> None:
+    def __init__(self, src: SyslogTcpSource, peer: Peer, extra: dict[str, str]) -> None:
         self.src = src
         self.peer = peer
         self.extra = extra
-        self.bulk = bulk
         self.splitter = StreamSplitter(src.event_size, src.octets)
+
+    def parse(self, raw: bytes, incomplete: bool) -> Event:
+        raise NotImplementedError
+
+    def feed(self, data: bytes) -> bool:
+        return self._send(self._events(self.splitter.feed(data)))
+
+    def end(self) -> None:
+        self._send(self._events(self.splitter.finish()))
+
+    def _events(self, messages: list[tuple[bytes, bool]]) -> list[Event]:
+        events = [self.parse(raw, inc) for raw, inc in messages]
+        if self.extra:
+            for ev in events:
+                ev.headers.update(self.extra)
+        return events
+
+    def _send(self, events: list[Event], bad: int | None = None) -> bool:
+        if not events:
+            return True
+        server = self.src._server
+        stopping = server.stopping if server is not None else threading.Event()
+        return self.src._deliver(events, stopping, self.peer, bad)
+
+
+class _SyslogStream(SyslogStream):
+    """Blocks of whole plain RFC 3164 lines go through the bulk parser; the rest (or everything, when
+    it declines) through the splitter and the general parser."""
+
+    __slots__ = ("bulk",)
+
+    def __init__(self, src: SyslogTcpSource, peer: Peer, extra: dict[str, str], bulk: BulkParser) -> None:
+        super().__init__(src, peer, extra)
+        self.bulk = bulk
+
+    def parse(self, raw: bytes, incomplete: bool) -> Event:
+        return self.src._parser.event(raw, incomplete)
 
     def feed(self, data: bytes) -> bool:
         splitter = self.splitter
@@ -172,27 +207,10 @@ class _SyslogStream:
                 fast = self.bulk.parse(data[:nl])
                 if fast is not None:
                     data = data[nl:]
-        return self._deliver(splitter.feed(data), fast)
-
-    def end(self) -> None:
-        self._deliver(self.splitter.finish(), None)
-
-    def _deliver(self, messages: list[tuple[bytes, bool]], fast: list[Event] | None) -> bool:
-        bad = 0
-        if messages:
-            parse = self.src._parser.event
-            events = [parse(raw, inc) for raw, inc in messages]
-            if self.extra:
-                for ev in events:
-                    ev.headers.update(self.extra)
-            bad = sum(1 for e in events if e.headers.get(STATUS) == INVALID)
-            if fast:
-                fast.extend(events)
-                events = fast
-        else:
-            events = fast or []
-        if not events:
-            return True
-        server = self.src._server
-        stopping = server.stopping if server is not None else threading.Event()
-        return self.src._deliver(events, stopping, self.peer, bad)
+        events = self._events(splitter.feed(data))
+        if not fast:
+            return self._send(events)
+        # the bulk parser's events are all valid; counting them would make their headers
+        bad = sum(1 for e in events if e.headers.get(STATUS) == INVALID)
+        fast.extend(events)
+        return self._send(fast, bad)
