@@ -25,6 +25,8 @@ class _LocalOut(OutputStream):
 
     def sync(self) -> None:
         self._f.flush()
+        if not _O_DSYNC:  # a platform without O_DSYNC: make the bytes durable explicitly
+            os.fsync(self._f.fileno())
 
     def tell(self) -> int:
         return self._f.tell()
@@ -33,8 +35,11 @@ class _LocalOut(OutputStream):
         self._f.close()
 
 
+_O_DSYNC: int = getattr(os, "O_DSYNC", 0)
+
+
 def _open_dsync(path: str, flags: int) -> BinaryIO:
-    fd = os.open(path, os.O_WRONLY | os.O_DSYNC | flags, 0o644)
+    fd = os.open(path, os.O_WRONLY | _O_DSYNC | flags, 0o644)
     try:
         return os.fdopen(fd, "ab" if flags & os.O_APPEND else "wb")
     except BaseException:
