@@ -58,8 +58,23 @@ def tune_runtime() -> None:
     """
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, 20, 100)
-    interval = os.environ.get("FLUMEPY_SWITCH_INTERVAL")
-    sys.setswitchinterval(float(interval) if interval else SWITCH_INTERVAL)
+    sys.setswitchinterval(_switch_interval(os.environ.get("FLUMEPY_SWITCH_INTERVAL")))
+
+
+def _switch_interval(text: str | None) -> float:
+    """FLUMEPY_SWITCH_INTERVAL (seconds) when set to a positive number; otherwise, with a warning when it
+    was set to something else, SWITCH_INTERVAL."""
+    if not text:
+        return SWITCH_INTERVAL
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 1:
+        log.warning("FLUMEPY_SWITCH_INTERVAL=%r is not a number of seconds between 0 and 1 (e.g. 0.001); "
+                    "using %g", text, SWITCH_INTERVAL)
+        return SWITCH_INTERVAL
+    return value
 
 
 def sort_problems(problems: list[Problem]) -> list[Problem]:
