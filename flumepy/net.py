@@ -214,8 +214,7 @@ class TcpServer:
             while not self.stopping.is_set():
                 if not self._slots.acquire(timeout=self.POLL):
                     if not warned:
-                        log.warning("%s: %d connections open, new clients wait until one closes",
-                                    self.what, self.MAX_CONNECTIONS)
+                        self._warn_full()
                         warned = True
                     continue
                 warned = False
@@ -223,27 +222,37 @@ class TcpServer:
                 if not ready:
                     self._slots.release()
                     continue
-                key = ready[0][0]
-                listener: socket.socket = key.fileobj  # type: ignore[assignment]
-                try:
-                    conn, peer = listener.accept()
-                except (BlockingIOError, InterruptedError):
+                listener: socket.socket = ready[0][0].fileobj  # type: ignore[assignment]
+                client = self._accept(listener)
+                if client is None:
                     self._slots.release()
                     continue
-                except OSError as e:
-                    self._slots.release()
-                    if self.stopping.is_set():
-                        return
-                    log.warning("%s: accept failed: %s", self.what, e)
-                    self.stopping.wait(0.1)
-                    continue
-                if self.admit is not None and not self.admit(peer):
-                    conn.close()
-                    self._slots.release()
-                    continue
-                self._start_conn(conn, peer, listener.getsockname()[1])
+                self._start_conn(*client, listener.getsockname()[1])
         finally:
             sel.close()
+
+    def _accept(self, listener: socket.socket) -> tuple[socket.socket, Peer] | None:
+        """The next client ``admit`` lets in, its socket set up; None when there was none (or it was
+        refused, or accept failed: logged unless stopping)."""
+        try:
+            conn, peer = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError as e:
+            if not self.stopping.is_set():
+                log.warning("%s: accept failed: %s", self.what, e)
+                self.stopping.wait(0.1)
+            return None
+        if self.admit is not None and not self.admit(peer):
+            conn.close()
+            return None
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # half-open peers eventually drop
+        if self.nodelay:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, peer
+
+    def _warn_full(self) -> None:
+        log.warning("%s: %d connections open, new clients wait until one closes", self.what, self.MAX_CONNECTIONS)
 
     # -- one thread reading every connection ---------------------------------------------------------
     def _read_loop(self) -> None:
@@ -269,8 +278,7 @@ class TcpServer:
                     if key.data is None:
                         self._accept_stream(sel, sock, conns)
                         if len(conns) >= self.MAX_CONNECTIONS:
-                            log.warning("%s: %d connections open, new clients wait until one closes",
-                                        self.what, self.MAX_CONNECTIONS)
+                            self._warn_full()
                             listen(False)
                         continue
                     stream, peer = key.data
@@ -288,18 +296,10 @@ class TcpServer:
 
     def _accept_stream(self, sel: selectors.BaseSelector, listener: socket.socket,
                        conns: dict[socket.socket, tuple[Stream, Peer]]) -> None:
-        try:
-            conn, peer = listener.accept()
-        except (BlockingIOError, InterruptedError):
+        client = self._accept(listener)
+        if client is None:
             return
-        except OSError as e:
-            if not self.stopping.is_set():
-                log.warning("%s: accept failed: %s", self.what, e)
-                self.stopping.wait(0.1)
-            return
-        if self.admit is not None and not self.admit(peer):
-            conn.close()
-            return
+        conn, peer = client
         assert self.stream is not None
         try:
             stream = self.stream(peer, listener.getsockname()[1])
@@ -309,9 +309,6 @@ class TcpServer:
             log.exception("%s: cannot serve %s:%s", self.what, peer[0], peer[1])
             return
         conn.setblocking(False)
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        if self.nodelay:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conns[conn] = (stream, peer)
         sel.register(conn, selectors.EVENT_READ, (stream, peer))
         self._opened(conn, peer, None)
@@ -351,9 +348,6 @@ class TcpServer:
     # -- a thread per connection -------------------------------------------------------------------
     def _start_conn(self, conn: socket.socket, peer: Peer, local_port: int) -> None:
         conn.setblocking(True)
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # half-open peers eventually drop
-        if self.nodelay:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         thread = threading.Thread(target=self._run, args=(conn, peer, local_port),
                                   name=f"{self.what}-{peer[0]}:{peer[1]}", daemon=True)
         with self.lock:
@@ -397,9 +391,11 @@ class TcpServer:
                 sock.settimeout(None)
             if self.serve is not None:
                 self.serve(sock, peer, local_port)
-            else:
+            else:  # a stream on its own thread (TLS): read until the peer closes or feed says stop
                 assert self.stream is not None
-                self._pump(sock, self.stream(peer, local_port), peer)
+                stream = self.stream(peer, local_port)
+                while self._read_into(sock, stream, peer):
+                    pass
         except Exception:
             self._count_failure()
             log.exception("%s: error serving %s:%s", self.what, peer[0], peer[1])
@@ -408,21 +404,6 @@ class TcpServer:
             conn.close()
             self._slots.release()
             self._closed(conn, peer)
-
-    def _pump(self, sock: socket.socket, stream: Stream, peer: Peer) -> None:
-        """A connection thread feeding a stream (TLS): read until the peer closes or feed says stop."""
-        recv = sock.recv
-        while True:
-            try:
-                data = recv(RECV_SIZE)
-            except (OSError, ssl.SSLError) as e:
-                log.debug("%s: %s:%s read failed: %s", self.what, peer[0], peer[1], e)
-                return
-            if not data:
-                stream.end()
-                return
-            if not stream.feed(data):
-                return
 
 
 class UdpReceiver:
