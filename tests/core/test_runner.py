@@ -95,12 +95,17 @@ def test_an_idle_sink_wakes_when_events_are_committed_not_when_its_backoff_ends(
     assert ch._put_watchers == []  # stop() unregisters
 
 
-def test_a_failing_sink_keeps_its_backoff_when_events_arrive() -> None:
+def failing_runner(events: int = 5) -> tuple[MemoryChannel, FailingSink, SinkRunner]:
+    """A runner (not started) for a FailingSink on a channel holding ``events`` events."""
     ch = memory()
-    fill(ch, 5)
+    fill(ch, events)
     sink = FailingSink("bad")
     sink.channel = ch
-    runner = SinkRunner(group(sink))
+    return ch, sink, SinkRunner(group(sink))
+
+
+def test_a_failing_sink_keeps_its_backoff_when_events_arrive() -> None:
+    ch, sink, runner = failing_runner()
     runner.maximum = 3600.0  # the sleep after an error
     runner.start()
     try:
@@ -114,11 +119,7 @@ def test_a_failing_sink_keeps_its_backoff_when_events_arrive() -> None:
 
 
 def test_sink_runner_stops_promptly_after_errors() -> None:
-    ch = memory()
-    fill(ch, 5)
-    sink = FailingSink("bad")
-    sink.channel = ch
-    runner = SinkRunner(group(sink))
+    ch, sink, runner = failing_runner()
     runner.start()
     wait_until(lambda: sink.attempts >= 1, what="a failed attempt")
     runner.stop(timeout=2.0)  # the runner sleeps max backoff (5s) after an error: stop interrupts it
@@ -142,11 +143,7 @@ def test_drain_returns_true_once_the_channel_is_empty() -> None:
 
 
 def test_drain_gives_up_when_the_sink_cannot_deliver() -> None:
-    ch = memory()
-    fill(ch, 3)
-    sink = FailingSink("bad")
-    sink.channel = ch
-    runner = SinkRunner(group(sink))
+    ch, sink, runner = failing_runner(3)
     runner.start()
     assert runner.drain(0.5) is False
     runner.stop(timeout=2.0)

@@ -6,9 +6,10 @@ Flume 1.11's (see ``PROPS`` and ``flumepy describe hdfs``).
 
 Delivery (at least once): each batch is encoded per bucket, written with one write and made durable
 and visible with ``sync()`` (hsync on HDFS; local files are written O_DSYNC) before the channel
-transaction commits.  A failure (write, sync, create, rename, timeout, a missing ``timestamp`` header) rolls the
-transaction back; the failing file is closed (its close/rename retried every ``retryInterval`` s
-up to ``closeTries``), and the sink runner backs off before retrying the batch into a new file.
+transaction commits.  A failure (write, sync, create, rename, timeout, a missing ``timestamp``
+header) rolls the transaction back; the failing file is closed (its close/rename retried every
+``retryInterval`` s up to ``closeTries``), and the sink runner backs off before retrying the batch
+into a new file.
 
 Calls to HDFS and WebHDFS run in an I/O pool (``hdfs.threadsPoolSize``) under ``hdfs.callTimeout``;
 calls on local files run on the sink's own thread (a pool hop costs a GIL hand-off each way).
