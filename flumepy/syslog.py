@@ -29,12 +29,11 @@ from __future__ import annotations
 import calendar
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from operator import add
 
-from flumepy.core.event import Event, LazyEvent
+from flumepy.core.event import Event, EventBatch
 
 FACILITY = "Facility"
 SEVERITY = "Severity"
@@ -289,7 +288,7 @@ class BulkParser:
         self._heads: dict[bytes, dict[str, str]] = {}
         self._since = 0
 
-    def parse(self, block: bytes) -> list[Event] | None:
+    def parse(self, block: bytes) -> Sequence[Event] | None:
         if not self.enabled or not block.isascii() or b"\r" in block:
             return None
         # One C call: split the block at each "\n" + head; parts = ["", head1, body1, head2, body2, ...].
@@ -323,8 +322,9 @@ class BulkParser:
                         return None
                     heads[head] = h
                 templates[i] = h
-        # Events share their line's template until something reads their headers (a copy is made then).
-        return list(map(LazyEvent, bodies, repeat(dict.copy), templates))
+        # Events share their line's template until something reads their headers (a copy is made then);
+        # a sink that writes bodies only never makes them at all.
+        return EventBatch(bodies, dict.copy, templates)
 
     def _head_headers(self, head: bytes) -> dict[str, str] | None:
         """The headers SyslogParser.event gives a line with this head (and extra), or None when the head

@@ -4,6 +4,9 @@ Puts are buffered in the transaction and appended to the queue at commit, waitin
 ``keep-alive`` seconds for room; if there is still none the commit fails with ChannelFullError and
 the source retries (nothing is dropped silently).  Takes remove events at once; a rollback puts them
 back at the head, in order.  Byte accounting follows Flume: body bytes in 100-byte slots.
+
+A put of an :class:`~flumepy.core.event.EventBatch` is queued as it is, and a take that wants all of
+it gets it whole, so no event object is made on the way (a take of part of one gets a slice of it).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from itertools import repeat
 from flumepy.core.component import Channel
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import ChannelFullError
-from flumepy.core.event import Event
+from flumepy.core.event import Event, EventBatch
 from flumepy.core.transaction import Transaction
 
 SLOT = 100
@@ -33,7 +36,8 @@ _round_up = (SLOT - 1).__add__
 def _slots(events: Sequence[Event]) -> int:
     """Byte slots of a batch as Flume counts them: ceil(body bytes / 100) per event
     (C-level loops only: this runs on every commit)."""
-    return sum(map(operator.floordiv, map(_round_up, map(len, map(_body, events))), repeat(SLOT)))
+    bodies = events.bodies() if type(events) is EventBatch else map(_body, events)
+    return sum(map(operator.floordiv, map(_round_up, map(len, bodies)), repeat(SLOT)))
 
 
 class MemoryChannel(Channel):
@@ -53,8 +57,9 @@ class MemoryChannel(Channel):
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
-        # Committed puts as whole lists (one append per commit, no per-event work); takes slice them.
-        self._chunks: deque[list[Event]] = deque()
+        # Committed puts as whole lists or EventBatches (one append per commit, no per-event work);
+        # takes slice them.
+        self._chunks: deque[Sequence[Event]] = deque()
         self._head = 0  # events of _chunks[0] already taken
         self._count = 0  # events queued
         self._lock = threading.Lock()
@@ -104,7 +109,7 @@ class MemoryChannel(Channel):
         return _MemoryTransaction(self)
 
     # -- used by transactions, under no lock held by the caller -----------------------------------
-    def _commit_puts(self, events: list[Event]) -> None:
+    def _commit_puts(self, events: Sequence[Event]) -> None:
         n = len(events)
         slots = _slots(events) if self.slot_limit else 0
         deadline = time.monotonic() + self.keep_alive
@@ -126,43 +131,54 @@ class MemoryChannel(Channel):
                         "or raise byteCapacity"
                     )
                 self._not_full.wait(remaining)
-            self._chunks.append(events)  # the transaction hands its list over
+            self._chunks.append(events)  # the transaction hands its list (or batch) over
             self._count += n
             self._slots_used += slots
             self._not_empty.notify_all()
             if self._count + self._in_flight < self.capacity:
                 self._not_full.notify()  # room left: pass the wake-up on to the next waiting put
 
-    def _take(self, n: int) -> list[Event]:
+    def _take(self, n: int) -> Sequence[Event]:
         with self._not_empty:
             if not self._count:
                 self._not_empty.wait(self.TAKE_LINGER)
                 if not self._count:
                     return []
             chunks = self._chunks
-            out: list[Event] = []
             want = min(n, self._count)
-            left = want
-            while left:
-                chunk, head = chunks[0], self._head
-                avail = len(chunk) - head
-                if avail <= left:
+            chunk, head = chunks[0], self._head
+            if len(chunk) - head >= want:  # the usual case: all from the first chunk
+                if not head and len(chunk) == want:
                     chunks.popleft()
-                    self._head = 0
-                    if not out and not head:
-                        out = chunk  # the whole first chunk: hand the list itself over
-                    else:
-                        out.extend(chunk[head:] if head else chunk)
-                    left -= avail
+                    out = chunk  # the whole chunk: hand the list (or batch) itself over
                 else:
-                    out.extend(chunk[head:head + left])
-                    self._head = head + left
-                    left = 0
+                    out = chunk[head:head + want]
+                    if head + want == len(chunk):
+                        chunks.popleft()
+                        self._head = 0
+                    else:
+                        self._head = head + want
+            else:
+                got: list[Event] = []
+                left = want
+                while left:
+                    chunk, head = chunks[0], self._head
+                    avail = len(chunk) - head
+                    if avail <= left:
+                        chunks.popleft()
+                        self._head = 0
+                        got.extend(chunk[head:] if head else chunk)
+                        left -= avail
+                    else:
+                        got.extend(chunk[head:head + left])
+                        self._head = head + left
+                        left = 0
+                out = got
             self._count -= want
             self._in_flight += want
             return out
 
-    def _release(self, events: list[Event]) -> None:
+    def _release(self, events: Sequence[Event]) -> None:
         """Taken events were committed: free their room."""
         with self._not_full:
             self._in_flight -= len(events)
@@ -172,7 +188,7 @@ class MemoryChannel(Channel):
             # instead of every waiting source thread waking to fight for the lock and the GIL.
             self._not_full.notify()
 
-    def _return(self, events: list[Event]) -> None:
+    def _return(self, events: Sequence[Event]) -> None:
         """Taken events were rolled back: put them back at the head in their order."""
         with self._lock:
             self._in_flight -= len(events)
@@ -190,18 +206,24 @@ class _MemoryTransaction(Transaction):
     def __init__(self, ch: MemoryChannel) -> None:
         super().__init__()
         self.ch = ch
-        self.puts: list[Event] = []
-        self.takes: list[Event] = []
+        self.puts: Sequence[Event] = []  # a list of its own, or a batch put as it is
+        self.takes: Sequence[Event] = []
 
     def _do_put_batch(self, events: Sequence[Event]) -> None:
         self.ch.count_put_attempt(len(self.puts), len(events))
-        self.puts.extend(events)
+        puts = self.puts
+        if not puts and type(events) is EventBatch:
+            self.puts = events  # batches never change: queue this one as it is
+        elif type(puts) is list:
+            puts.extend(events)
+        else:
+            self.puts = [*puts, *events]
 
-    def _do_take_batch(self, max_events: int) -> list[Event]:
+    def _do_take_batch(self, max_events: int) -> Sequence[Event]:
         ch = self.ch
         room = ch.count_take_attempt(len(self.takes))
         got = ch._take(min(max_events, room))
-        self.takes.extend(got)
+        self.takes = got if not self.takes else [*self.takes, *got]
         return got
 
     def _do_commit(self) -> None:

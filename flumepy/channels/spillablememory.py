@@ -196,7 +196,7 @@ class _SpillTx(Transaction):
             if run[1] == 0:
                 ch._order.popleft()
         if store == OVF:
-            got = self._overflow_tx().take_batch(k)
+            got = list(self._overflow_tx().take_batch(k))  # a file channel take: a list already
             if len(got) < k:  # cannot happen unless the overflow was changed behind our back
                 with ch._lock:
                     ch._add_run(OVF, k - len(got), head=True)

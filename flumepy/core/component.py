@@ -195,7 +195,7 @@ class ChannelSelector(Component):
     def set_channels(self, channels: Sequence[Channel]) -> None:
         self.channels = list(channels)
 
-    def route(self, events: list[Event]) -> list[tuple[Channel, list[Event], bool]]:
+    def route(self, events: Sequence[Event]) -> list[tuple[Channel, Sequence[Event], bool]]:
         """(channel, events for it, required?) for every channel that gets something."""
         raise NotImplementedError
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.errors import ChannelError
@@ -28,7 +29,7 @@ def channel_batch_limit(source: EventDrivenSource, default: int = DEFAULT_BATCH)
     return min(caps) if caps else default
 
 
-def deliver(source: EventDrivenSource, events: list[Event], stopping: threading.Event,
+def deliver(source: EventDrivenSource, events: Sequence[Event], stopping: threading.Event,
             lock: threading.Lock | None = None) -> str | None:
     """Put ``events`` on the channels, retrying with backoff while the source runs.
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from itertools import repeat
+from typing import Any, overload
 
 
 class Event:
@@ -61,3 +62,80 @@ class LazyEvent(Event):
             return own
 
     headers = property(_headers, _set_headers)  # type: ignore[assignment]
+
+
+class EventBatch(Sequence[Event]):
+    """A batch of events kept as columns until something needs the event objects.
+
+    A source that already holds a batch's bodies in a list (and, for the headers, one argument per
+    event for ``make``, as :class:`LazyEvent` takes them) hands over ``EventBatch(bodies, make, args)``
+    instead of building an object per event.  A memory channel queues it as it is and gives it whole
+    to the sink that takes it; a sink that writes bodies only (the text serializer, SequenceFile
+    without timestamps, null) reads :meth:`bodies` and no event object is ever made.
+
+    To everything else it is a read-only sequence of events: indexing or iterating makes the events
+    once (``make=None``: plain :class:`Event` objects with empty headers; otherwise LazyEvents), and
+    later reads return those same objects, so changes to them stick as they would in a list.  A slice
+    taken before that is another EventBatch over the sliced columns.  Batches never change after they
+    are made: a channel may queue the same batch for several sinks.
+    """
+
+    __slots__ = ("_bodies", "_make", "_args", "_events")
+
+    def __init__(self, bodies: list[bytes], make: Callable[[Any], dict[str, str]] | None = None,
+                 args: Sequence[Any] | None = None) -> None:
+        if make is not None and (args is None or len(args) != len(bodies)):
+            raise ValueError("EventBatch: make needs one argument per body")
+        self._bodies = bodies
+        self._make = make
+        self._args = args
+        self._events: list[Event] | None = None
+
+    def events(self) -> list[Event]:
+        """The events as a list (made on the first call, the same objects afterwards)."""
+        evs = self._events
+        if evs is None:
+            if self._make is None:
+                evs = list(map(Event, self._bodies))
+            else:
+                evs = list(map(LazyEvent, self._bodies, repeat(self._make), self._args))  # type: ignore[arg-type]
+            self._events = evs
+        return evs
+
+    def bodies(self) -> list[bytes]:
+        """The bodies, in order (the column itself until the events exist; do not change it)."""
+        if self._events is None:
+            return self._bodies
+        return [e.body for e in self._events]
+
+    @property
+    def plain(self) -> bool:
+        """True when every event's headers are empty (events not made yet, and none to make)."""
+        return self._make is None and self._events is None
+
+    def __len__(self) -> int:
+        return len(self._bodies)
+
+    @overload
+    def __getitem__(self, i: int) -> Event: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Event]: ...
+
+    def __getitem__(self, i: int | slice) -> Event | Sequence[Event]:
+        if isinstance(i, slice) and self._events is None:
+            return EventBatch(self._bodies[i], self._make, None if self._args is None else self._args[i])
+        return self.events()[i]
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.events())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (EventBatch, list, tuple)):
+            return self.events() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"EventBatch({len(self)} events{'' if self._events is None else ', made'})"

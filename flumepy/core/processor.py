@@ -24,12 +24,18 @@ class ChannelProcessor:
     def process(self, event: Event) -> None:
         self.process_batch([event])
 
-    def process_batch(self, events: list[Event]) -> None:
-        """Intercept, route and commit ``events``; raises ChannelError if a required channel fails."""
-        for interceptor in self.interceptors:
-            events = interceptor.intercept_batch(events)
-            if not events:
-                return
+    def process_batch(self, events: Sequence[Event]) -> None:
+        """Intercept, route and commit ``events``; raises ChannelError if a required channel fails.
+
+        An EventBatch goes to the channels as it is unless there are interceptors (they get a list).
+        """
+        if self.interceptors:
+            intercepted: list[Event] = events if isinstance(events, list) else list(events)
+            for interceptor in self.interceptors:
+                intercepted = interceptor.intercept_batch(intercepted)
+                if not intercepted:
+                    return
+            events = intercepted
         routes = self.selector.route(events)
         # Required channels first, in order, then optional ones (Flume's order).
         for required in (True, False):

@@ -63,7 +63,8 @@ class Transaction:
         got = self._do_take_batch(1)
         return got[0] if got else None
 
-    def take_batch(self, max_events: int) -> list[Event]:
+    def take_batch(self, max_events: int) -> Sequence[Event]:
+        """Up to ``max_events`` events: a list, or an EventBatch a source put whole (read-only)."""
         self._require(TxState.OPEN, "take_batch")
         return self._do_take_batch(max_events)
 
@@ -113,7 +114,7 @@ class Transaction:
     def _do_put_batch(self, events: Sequence[Event]) -> None:
         raise NotImplementedError
 
-    def _do_take_batch(self, max_events: int) -> list[Event]:
+    def _do_take_batch(self, max_events: int) -> Sequence[Event]:
         raise NotImplementedError
 
     def _do_commit(self) -> None:

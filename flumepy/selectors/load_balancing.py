@@ -6,6 +6,7 @@ Key: ``policy`` (round_robin | random).  Every channel is required for the event
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from flumepy.core.component import Channel, ChannelSelector
 from flumepy.core.context import Context, Prop
@@ -25,7 +26,7 @@ class LoadBalancingSelector(ChannelSelector):
         super().configure(ctx)
         self._policy: str = self.settings["policy"]
 
-    def route(self, events: list[Event]) -> list[tuple[Channel, list[Event], bool]]:
+    def route(self, events: Sequence[Event]) -> list[tuple[Channel, Sequence[Event], bool]]:
         chans = self.channels
         n = len(chans)
         if n == 1:

@@ -8,7 +8,7 @@ same value are dropped, as in Flume.  Every channel named must be one of the sou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flumepy.core.component import Channel, ChannelSelector
 from flumepy.core.context import Context, Prop
@@ -76,7 +76,7 @@ class MultiplexingSelector(ChannelSelector):
             return got
         return self._default
 
-    def route(self, events: list[Event]) -> list[tuple[Channel, list[Event], bool]]:
+    def route(self, events: Sequence[Event]) -> list[tuple[Channel, Sequence[Event], bool]]:
         header = self._header
         n = len(self.channels)
         required: list[list[Event]] = [[] for _ in range(n)]
@@ -96,6 +96,7 @@ class MultiplexingSelector(ChannelSelector):
             for add in appends:
                 add(e)
         chans = self.channels
-        out = [(chans[i], evs, True) for i, evs in enumerate(required) if evs]
+        out: list[tuple[Channel, Sequence[Event], bool]] = [
+            (chans[i], evs, True) for i, evs in enumerate(required) if evs]
         out += [(chans[i], evs, False) for i, evs in enumerate(optional) if evs]
         return out

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flumepy.core.component import Channel, ChannelSelector
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import ConfigError
@@ -25,6 +27,6 @@ class ReplicatingSelector(ChannelSelector):
             raise ConfigError(self._ctx.problem(
                 "optional", f"{', '.join(bad)} not among this source's channels ({', '.join(sorted(names))})"))
 
-    def route(self, events: list[Event]) -> list[tuple[Channel, list[Event], bool]]:
+    def route(self, events: Sequence[Event]) -> list[tuple[Channel, Sequence[Event], bool]]:
         optional = self.settings["optional"]
         return [(c, events, c.name not in optional) for c in self.channels]

@@ -14,7 +14,7 @@ from typing import IO, ClassVar
 
 from flumepy.core.component import EventSerializer, SerializerWriter
 from flumepy.core.context import Context, Prop
-from flumepy.core.event import Event
+from flumepy.core.event import Event, EventBatch
 
 
 class TextWriter(SerializerWriter):
@@ -27,11 +27,11 @@ class TextWriter(SerializerWriter):
     def write_batch(self, events: Sequence[Event]) -> None:
         if not events:
             return
+        bodies = events.bodies() if type(events) is EventBatch else [e.body for e in events]
         if self._newline:
-            data = b"\n".join([e.body for e in events])
-            self._stream.write(data + b"\n")
+            self._stream.write(b"\n".join(bodies) + b"\n")
         else:
-            self._stream.write(b"".join([e.body for e in events]))
+            self._stream.write(b"".join(bodies))
 
 
 class TextSerializer(EventSerializer):

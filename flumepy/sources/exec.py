@@ -39,7 +39,7 @@ from typing import IO
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop
 from flumepy.core.delivery import deliver
-from flumepy.core.event import Event
+from flumepy.core.event import EventBatch
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ class ExecSource(EventDrivenSource):
         n = len(lines)
         c["EventReceivedCount"] += n
         c["AppendBatchReceivedCount"] += 1
-        failure = deliver(self, list(map(Event, lines)), self._stopping)
+        failure = deliver(self, EventBatch(lines), self._stopping)  # events made only if a sink needs them
         if failure is None:
             return True
         log.error("exec source %s: stopping with %d lines not delivered: %s", self.name, n, failure)

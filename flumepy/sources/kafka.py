@@ -22,15 +22,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
-from itertools import repeat
 from typing import Any
 
 from flumepy.core.component import PollableSource, Status
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import ChannelError, FlumeError
-from flumepy.core.event import Event, LazyEvent
+from flumepy.core.event import Event, EventBatch
 from flumepy.kafka import avro
 from flumepy.kafka.client import (
     CONSUMER_DEFAULTS,
@@ -253,24 +252,25 @@ class KafkaSource(PollableSource):
                     headers[target] = hv.decode("utf-8", "replace")
         return Event(body, headers)
 
-    def _convert(self, msgs: list[Any]) -> tuple[list[Event], dict[tuple[str, int], int]]:
+    def _convert(self, msgs: list[Any]) -> tuple[Sequence[Event], dict[tuple[str, int], int]]:
         """Events for ``msgs`` plus the last offset of every partition in the batch (``_first`` gives
         the first ones, needed only to read a batch again).
 
-        Offsets come from C-level loops over the batch (map over the Message methods).  Plain records
-        (the hot path) become LazyEvents that keep their record and make Flume's headers from it only
-        when something reads them: a sink that writes bodies only never pays for them.
+        The last record of each partition comes from a C-level loop over the batch (a dict built from
+        map over Message.partition); only those few are asked for their offset.  Plain records (the
+        hot path) become one EventBatch of the bodies and the records: an event object, made only if
+        a sink asks for one, is a LazyEvent that makes Flume's headers from its record only when
+        something reads them.  A sink that writes bodies only never pays for either.
         """
         ck_msg = self._ck.Message
         if not msgs:
             return [], {}
-        parts = list(map(ck_msg.partition, msgs))
-        offs = list(map(ck_msg.offset, msgs))
+        parts = map(ck_msg.partition, msgs)
         topic = self.topics[0] if self.pattern is None and len(self.topics) == 1 else None
         if topic is not None:  # one topic subscribed (the usual case): partitions are the keys
-            last = {(topic, p): o for p, o in dict(zip(parts, offs)).items()}
+            last = {(topic, p): m.offset() for p, m in dict(zip(parts, msgs)).items()}
         else:
-            last = dict(zip(zip(map(ck_msg.topic, msgs), parts), offs))
+            last = {k: m.offset() for k, m in dict(zip(zip(map(ck_msg.topic, msgs), parts), msgs)).items()}
         now = str(int(time.time() * 1000))  # for records without a usable timestamp
         make = partial(_record_headers, now, self._topic_header)
         if self.settings["useFlumeEventFormat"] or self.header_map:
@@ -281,8 +281,7 @@ class KafkaSource(PollableSource):
         bodies = list(map(ck_msg.value, msgs))
         if not all(bodies):  # a record without a value (None) gets an empty body
             bodies = [b or b"" for b in bodies]
-        events: list[Event] = list(map(LazyEvent, bodies, repeat(make), msgs))
-        return events, last
+        return EventBatch(bodies, make, msgs), last
 
     def _first(self, msgs: list[Any]) -> dict[tuple[str, int], int]:
         """The first offset of every partition in ``msgs``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flumepy.core.component import POLL_PROPS, PollableSource, Status
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import ChannelError
-from flumepy.core.event import Event
+from flumepy.core.event import EventBatch
 
 
 class SeqSource(PollableSource):
@@ -32,7 +32,7 @@ class SeqSource(PollableSource):
         stop = min(start + self.batch_size, self.total)
         if start >= stop:
             return Status.BACKOFF
-        batch = list(map(Event, map(b"%d".__mod__, range(start, stop))))
+        batch = EventBatch(list(map(b"%d".__mod__, range(start, stop))))
         c = self.counters.values
         c["EventReceivedCount"] += len(batch)
         c["AppendBatchReceivedCount"] += 1

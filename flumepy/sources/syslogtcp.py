@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 from flumepy.core.component import EventDrivenSource
 from flumepy.core.context import Context, Prop, port
@@ -127,7 +128,7 @@ class SyslogTcpSource(EventDrivenSource):
         bulk = BulkParser(self._parser, self.event_size, extra) if extra else self._bulk
         return _SyslogStream(self, peer, extra, bulk)
 
-    def _deliver(self, events: list[Event], stopping: threading.Event, peer: tuple[str, int],
+    def _deliver(self, events: Sequence[Event], stopping: threading.Event, peer: tuple[str, int],
                  bad: int | None = None) -> bool:
         if bad is None:
             bad = sum(1 for e in events if e.headers.get(STATUS) == INVALID)
@@ -176,7 +177,7 @@ class SyslogStream:
                 ev.headers.update(self.extra)
         return events
 
-    def _send(self, events: list[Event], bad: int | None = None) -> bool:
+    def _send(self, events: Sequence[Event], bad: int | None = None) -> bool:
         if not events:
             return True
         server = self.src._server
@@ -199,7 +200,7 @@ class _SyslogStream(SyslogStream):
 
     def feed(self, data: bytes) -> bool:
         splitter = self.splitter
-        fast: list[Event] | None = None
+        fast: Sequence[Event] | None = None
         if self.bulk.enabled and splitter.idle():
             data = splitter.take_buffer() + data
             nl = data.rfind(b"\n") + 1
@@ -211,6 +212,7 @@ class _SyslogStream(SyslogStream):
         if not fast:
             return self._send(events)
         # the bulk parser's events are all valid; counting them would make their headers
+        if not events:
+            return self._send(fast, 0)
         bad = sum(1 for e in events if e.headers.get(STATUS) == INVALID)
-        fast.extend(events)
-        return self._send(fast, bad)
+        return self._send([*fast, *events], bad)

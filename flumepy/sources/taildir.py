@@ -41,13 +41,14 @@ import re
 import stat
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from flumepy.core.component import POLL_PROPS, EventDrivenSource
 from flumepy.core.context import Context, Prop
 from flumepy.core.delivery import deliver
-from flumepy.core.event import Event
+from flumepy.core.event import Event, EventBatch
 
 log = logging.getLogger(__name__)
 
@@ -539,22 +540,24 @@ class TaildirSource(EventDrivenSource):
         consumed = sum(map(len, raw)) + n
         bodies = [ln[:-1] if ln[-1:] == b"\r" else ln for ln in raw] if t.cr else raw
         headers = t.group.headers
+        events: Sequence[Event]
         if headers or self.file_header or self.byte_offset:
             base = dict(headers)
             if self.file_header:
                 base[self.file_header] = t.path
             if self.byte_offset:
-                events = []
+                made: list[Event] = []
                 off = t.pos
                 for body, ln in zip(bodies, raw, strict=True):
                     h = base.copy()
                     h[BYTE_OFFSET_KEY] = str(off)
-                    events.append(Event(body, h))
+                    made.append(Event(body, h))
                     off += len(ln) + 1
-            else:
-                events = [Event(b, base.copy()) for b in bodies]
+                events = made
+            else:  # each event copies the file's headers when something reads them
+                events = EventBatch(bodies, dict.copy, [base] * len(bodies))
         else:
-            events = list(map(Event, bodies))
+            events = EventBatch(bodies)  # events made only if a sink needs them
         c = self.counters.values
         c["EventReceivedCount"] += n
         c["AppendBatchReceivedCount"] += 1

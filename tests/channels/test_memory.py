@@ -9,7 +9,7 @@ import pytest
 from flumepy.channels.memory import MemoryChannel
 from flumepy.core.context import Context
 from flumepy.core.errors import ChannelError, ChannelFullError, ConfigError
-from flumepy.core.event import Event
+from flumepy.core.event import Event, EventBatch
 from tests.util import wait_until
 
 
@@ -172,6 +172,43 @@ def test_takes_across_and_inside_committed_batches_keep_fifo_order_with_rollback
     assert ch.size() == 2
     assert take(ch) == [b"7", b"8"]
     assert ch.size() == 0
+
+def test_a_batch_put_whole_is_taken_whole_without_making_events() -> None:
+    ch = memory(capacity=100, transactionCapacity=100, byteCapacity=1000, byteCapacityBufferPercentage=0)
+    batch = EventBatch([b"a" * 150, b"b", b"c"])
+    with ch.transaction() as tx:
+        tx.put_batch(batch)
+    assert ch._slots_used == 4  # counted from the bodies: 2 + 1 + 1 slots
+    with ch.transaction() as tx:
+        taken = tx.take_batch(3)
+        assert taken is batch and batch.plain  # handed over as it is: no event object was made
+    assert ch.size() == 0 and ch._slots_used == 0
+
+
+def test_batches_and_lists_share_one_fifo_through_partial_takes_and_rollbacks() -> None:
+    ch = memory(capacity=100, transactionCapacity=100)
+    with ch.transaction() as tx:
+        tx.put_batch(EventBatch([b"0", b"1", b"2"], lambda n: {"n": str(n)}, [0, 1, 2]))
+    with ch.transaction() as tx:
+        tx.put_batch(EventBatch([b"3"]))
+        tx.put_batch([Event(b"4")])  # a second put in the same transaction: queued after the batch
+    with ch.transaction() as tx:
+        tx.put_batch(EventBatch([b"5", b"6"]))
+    with ch.transaction() as tx:
+        part = tx.take_batch(2)
+        assert type(part) is EventBatch and [e.headers["n"] for e in part] == ["0", "1"]
+    with pytest.raises(RuntimeError):
+        with ch.transaction() as tx:
+            assert [e.body for e in tx.take_batch(3)] == [b"2", b"3", b"4"]
+            assert [e.body for e in tx.take_batch(1)] == [b"5"]
+            raise RuntimeError("sink failed")
+    assert ch.size() == 5
+    with ch.transaction() as tx:
+        again = tx.take_batch(1)
+        assert again[0].headers == {"n": "2"}  # a rolled-back event keeps its headers
+    assert take(ch) == [b"3", b"4", b"5", b"6"]
+    assert ch.size() == 0
+
 
 def test_rolled_back_puts_are_discarded() -> None:
     ch = memory()

@@ -1,4 +1,6 @@
-from flumepy.core.event import Event, LazyEvent
+import pytest
+
+from flumepy.core.event import Event, EventBatch, LazyEvent
 
 
 def test_lazy_event_copies_headers_on_first_access() -> None:
@@ -37,3 +39,46 @@ def test_lazy_event_makes_headers_once_and_drops_its_source() -> None:
     ev.headers["more"] = "1"
     assert ev.headers == {"n": "7", "more": "1"}
     assert calls == [7]
+
+
+def test_event_batch_makes_plain_events_once_on_first_read() -> None:
+    batch = EventBatch([b"a", b"b", b"c"])
+    assert len(batch) == 3 and batch.plain
+    assert batch.bodies() == [b"a", b"b", b"c"]
+    first = batch[0]
+    assert first == Event(b"a") and type(first) is Event
+    assert not batch.plain  # the events exist now: their headers may change
+    assert batch[0] is first and list(batch)[0] is first
+    first.headers["k"] = "v"
+    first.body = b"changed"
+    assert batch.bodies() == [b"changed", b"b", b"c"]  # the events are the truth once made
+    assert batch == [Event(b"changed", {"k": "v"}), Event(b"b"), Event(b"c")]
+    assert batch != [Event(b"changed", {"k": "v"})]
+    assert "3 events" in repr(batch)
+
+
+def test_event_batch_with_make_gives_lazy_events_with_their_headers() -> None:
+    calls: list[int] = []
+
+    def make(n: int) -> dict[str, str]:
+        calls.append(n)
+        return {"n": str(n)}
+
+    batch = EventBatch([b"x", b"y"], make, [1, 2])
+    assert not batch.plain
+    events = list(batch)
+    assert all(isinstance(e, LazyEvent) for e in events) and calls == []
+    assert [e.headers for e in events] == [{"n": "1"}, {"n": "2"}] and calls == [1, 2]
+    with pytest.raises(ValueError, match="one argument per body"):
+        EventBatch([b"x", b"y"], make, [1])
+
+
+def test_event_batch_slices_stay_batches_until_events_are_made() -> None:
+    batch = EventBatch([b"0", b"1", b"2", b"3"], lambda n: {"n": str(n)}, [0, 1, 2, 3])
+    part = batch[1:3]
+    assert type(part) is EventBatch and part.bodies() == [b"1", b"2"]
+    assert [e.headers["n"] for e in part] == ["1", "2"]
+    assert [e.headers["n"] for e in batch[::2]] == ["0", "2"]
+    batch.events()
+    made = batch[1:3]
+    assert type(made) is list and made[0] is batch[1]

@@ -4,7 +4,7 @@ import pytest
 
 from flumepy.core.context import Context
 from flumepy.core.errors import ConfigError
-from flumepy.core.event import Event
+from flumepy.core.event import Event, EventBatch
 from flumepy.serializers.text import TextSerializer
 
 
@@ -31,6 +31,18 @@ def test_append_newline_false_concatenates_bodies() -> None:
     w.write_batch([Event(b"c")])
     w.close()
     assert out.getvalue() == b"abc"
+
+
+def test_a_batch_is_written_from_its_bodies_or_from_its_events_once_made() -> None:
+    out = io.BytesIO()
+    w = make().open(out)
+    batch = EventBatch([b"a", b"b"])
+    w.write_batch(batch)
+    assert batch.plain  # written without making an event
+    changed = EventBatch([b"c", b"d"])
+    changed[0].body = b"C"  # events made and changed (as an interceptor could): they are written
+    w.write_batch(changed)
+    assert out.getvalue() == b"a\nb\nC\nd\n"
 
 
 def test_close_writes_no_trailer_and_leaves_stream_open() -> None:

@@ -21,7 +21,7 @@ from operator import attrgetter
 from typing import Any
 
 from flumepy.core.component import EventSerializer
-from flumepy.core.event import Event
+from flumepy.core.event import Event, EventBatch
 from flumepy.formats.codecs import Codec
 from flumepy.formats.sequencefile import BYTES_WRITABLE, TEXT, SequenceFileWriter
 
@@ -62,6 +62,9 @@ class _SeqWriter(FileWriter):
         self._w = w
 
     def append(self, events: Sequence[Event], now_ms: int) -> None:
+        if type(events) is EventBatch and events.plain:  # bodies only, no event objects
+            self._w.append_columns(now_ms, events.bodies())
+            return
         # no headers at all (e.g. exec, netcat): every key is the sink's clock
         keys = [_timestamp(e, now_ms) for e in events] if any(map(_headers, events)) else now_ms
         self._w.append_columns(keys, list(map(_body, events)))

@@ -13,7 +13,7 @@ import pytest
 
 from flumepy.core.context import Context, unknown_key_problems
 from flumepy.core.errors import ConfigError, EventDeliveryError
-from flumepy.core.event import Event
+from flumepy.core.event import Event, EventBatch
 from flumepy.sinks.hdfs import HDFSEventSink
 from tests.sinks.hdfs.seqread import parse
 from tests.sinks.hdfs.util import T0, Faults, FlakyFileSystem, gunzip, lines, make_rig
@@ -224,6 +224,24 @@ def test_sequence_file_key_falls_back_to_the_clock(rigs, tmp_path: Path) -> None
     r.drain()
     r.sink.stop()
     assert parse(next(iter(r.files().values()))).records == [(MS, b"a")]
+
+
+def test_a_batch_without_headers_is_written_from_its_bodies(rigs, tmp_path: Path) -> None:
+    """An EventBatch (exec's) reaches the sink whole; SequenceFile and DataStream write its bodies
+    without making an event, with the clock as the SequenceFile key."""
+    for file_type in ("SequenceFile", "DataStream"):
+        r = rig_for(rigs, tmp_path / file_type, {"hdfs.fileType": file_type, "hdfs.rollCount": "0"})
+        batch = EventBatch([b"a", b"bb", b"c"])
+        with r.channel.transaction() as tx:
+            tx.put_batch(batch)
+        r.drain()
+        r.sink.stop()
+        assert batch.plain  # no event object was made on the way
+        data = next(iter(r.files().values()))
+        if file_type == "SequenceFile":
+            assert parse(data).records == [(MS, b"a"), (MS, b"bb"), (MS, b"c")]
+        else:
+            assert data == b"a\nbb\nc\n"
 
 
 def test_data_stream_with_header_and_text_serializer(rigs, tmp_path: Path) -> None:
