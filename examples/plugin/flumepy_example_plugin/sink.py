@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flumepy.core.component import Sink, Status
 from flumepy.core.context import Context, Prop
@@ -60,7 +60,7 @@ class JsonlSink(Sink):
         os.makedirs(directory, exist_ok=True)
         super().start()
 
-    def _write(self, events: list[Event]) -> None:
+    def _write(self, events: Sequence[Event]) -> None:
         enc = self._encode
         text = "".join(
             json.dumps({"headers": e.headers, "body": enc(e.body)}, ensure_ascii=False) + "\n" for e in events
@@ -74,5 +74,6 @@ class JsonlSink(Sink):
 
     def process(self) -> Status:
         # drain() takes up to batch_size events in a transaction, calls _write, commits; if _write
-        # raises, the transaction rolls back and the events stay in the channel.
+        # raises, the transaction rolls back and the events stay in the channel.  The events come as a
+        # read-only sequence: a list, or a flumepy.core.event.EventBatch a source handed over whole.
         return self.drain(self.batch_size, self._write)
