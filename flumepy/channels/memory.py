@@ -159,7 +159,7 @@ class MemoryChannel(Channel):
                     else:
                         self._head = head + want
             else:
-                got: list[Event] = []
+                parts: list[Sequence[Event]] = []
                 left = want
                 while left:
                     chunk, head = chunks[0], self._head
@@ -167,13 +167,21 @@ class MemoryChannel(Channel):
                     if avail <= left:
                         chunks.popleft()
                         self._head = 0
-                        got.extend(chunk[head:] if head else chunk)
+                        parts.append(chunk[head:] if head else chunk)
                         left -= avail
                     else:
-                        got.extend(chunk[head:head + left])
+                        parts.append(chunk[head:head + left])
                         self._head = head + left
                         left = 0
-                out = got
+                # batches of one kind stay one batch (no event made); anything else becomes a list
+                joined = EventBatch.join(parts)
+                if joined is None:
+                    got: list[Event] = []
+                    for part in parts:
+                        got.extend(part)
+                    out = got
+                else:
+                    out = joined
             self._count -= want
             self._in_flight += want
             return out

@@ -108,6 +108,21 @@ class EventBatch(Sequence[Event]):
             return self._bodies
         return [e.body for e in self._events]
 
+    @staticmethod
+    def join(parts: Sequence[Sequence[Event]]) -> EventBatch | None:
+        """One batch of ``parts`` in order when they are all batches without events made yet that
+        share their ``make`` (e.g. all plain); otherwise None."""
+        first = parts[0]
+        if type(first) is not EventBatch:
+            return None
+        make = first._make
+        for p in parts:
+            if type(p) is not EventBatch or p._events is not None or p._make is not make:
+                return None
+        bodies = [b for p in parts for b in p._bodies]  # type: ignore[attr-defined]
+        args = None if make is None else [a for p in parts for a in p._args]  # type: ignore[attr-defined]
+        return EventBatch(bodies, make, args)
+
     @property
     def plain(self) -> bool:
         """True when every event's headers are empty (events not made yet, and none to make)."""

@@ -185,6 +185,24 @@ def test_a_batch_put_whole_is_taken_whole_without_making_events() -> None:
     assert ch.size() == 0 and ch._slots_used == 0
 
 
+def test_a_take_across_batches_of_one_kind_is_one_batch() -> None:
+    ch = memory(capacity=100, transactionCapacity=100)
+    template = {"host": "h"}
+    for bodies in ([b"a", b"b"], [b"c"], [b"d", b"e"]):
+        with ch.transaction() as tx:
+            tx.put_batch(EventBatch(bodies, dict.copy, [template] * len(bodies)))
+    with ch.transaction() as tx:
+        got = tx.take_batch(4)  # all of two batches and part of the third
+        assert type(got) is EventBatch and got.bodies() == [b"a", b"b", b"c", b"d"]
+        assert got[3].headers == {"host": "h"}
+    with ch.transaction() as tx:
+        tx.put_batch(EventBatch([b"f"]))  # plain: another kind
+    with ch.transaction() as tx:
+        mixed = tx.take_batch(2)
+        assert type(mixed) is list and [e.body for e in mixed] == [b"e", b"f"]
+        assert mixed[0].headers == {"host": "h"} and mixed[1].headers == {}
+
+
 def test_batches_and_lists_share_one_fifo_through_partial_takes_and_rollbacks() -> None:
     ch = memory(capacity=100, transactionCapacity=100)
     with ch.transaction() as tx:
