@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any, overload
 
 
@@ -64,6 +64,10 @@ class LazyEvent(Event):
     headers = property(_headers, _set_headers)  # type: ignore[assignment]
 
 
+def _no_headers(_: Any) -> dict[str, str]:
+    return {}
+
+
 class EventBatch(Sequence[Event]):
     """A batch of events kept as columns until something needs the event objects.
 
@@ -76,8 +80,9 @@ class EventBatch(Sequence[Event]):
     To everything else it is a read-only sequence of events: indexing or iterating makes the events
     once (``make=None``: plain :class:`Event` objects with empty headers; otherwise LazyEvents), and
     later reads return those same objects, so changes to them stick as they would in a list.  A slice
-    taken before that is another EventBatch over the sliced columns.  Batches never change after they
-    are made: a channel may queue the same batch for several sinks.
+    taken before that is another EventBatch over the sliced columns, and :meth:`join` makes one batch
+    of several (a channel take across batches).  Batches never change after they are made: a channel
+    may queue the same batch for several sinks.
     """
 
     __slots__ = ("_bodies", "_make", "_args", "_events")
@@ -87,7 +92,8 @@ class EventBatch(Sequence[Event]):
         if make is not None and (args is None or len(args) != len(bodies)):
             raise ValueError("EventBatch: make needs one argument per body")
         self._bodies = bodies
-        self._make = make
+        # None (plain), one callable for every event, or (joined batches) a list of one per event
+        self._make: Any = make
         self._args = args
         self._events: list[Event] | None = None
 
@@ -95,10 +101,12 @@ class EventBatch(Sequence[Event]):
         """The events as a list (made on the first call, the same objects afterwards)."""
         evs = self._events
         if evs is None:
-            if self._make is None:
+            make = self._make
+            if make is None:
                 evs = list(map(Event, self._bodies))
             else:
-                evs = list(map(LazyEvent, self._bodies, repeat(self._make), self._args))  # type: ignore[arg-type]
+                makes = make if type(make) is list else repeat(make)
+                evs = list(map(LazyEvent, self._bodies, makes, self._args))  # type: ignore[arg-type]
             self._events = evs
         return evs
 
@@ -110,18 +118,33 @@ class EventBatch(Sequence[Event]):
 
     @staticmethod
     def join(parts: Sequence[Sequence[Event]]) -> EventBatch | None:
-        """One batch of ``parts`` in order when they are all batches without events made yet that
-        share their ``make`` (e.g. all plain); otherwise None."""
-        first = parts[0]
-        if type(first) is not EventBatch:
-            return None
-        make = first._make
+        """One batch of ``parts``, in order, when they are all batches without events made yet;
+        otherwise None.  Parts that share their ``make`` (all plain, say) keep it; others get a
+        per-event list of them."""
+        batches: list[EventBatch] = []
         for p in parts:
-            if type(p) is not EventBatch or p._events is not None or p._make is not make:
+            if type(p) is not EventBatch or p._events is not None:
                 return None
-        bodies = [b for p in parts for b in p._bodies]  # type: ignore[attr-defined]
-        args = None if make is None else [a for p in parts for a in p._args]  # type: ignore[attr-defined]
-        return EventBatch(bodies, make, args)
+            batches.append(p)
+        bodies = list(chain.from_iterable(b._bodies for b in batches))
+        make = batches[0]._make
+        if all(b._make is make for b in batches):
+            if make is None:
+                return EventBatch(bodies)
+            joined = EventBatch(bodies, None)
+            joined._make = make  # may be a list already (a joined batch's slice)
+            joined._args = list(chain.from_iterable(b._args for b in batches))  # type: ignore[arg-type,misc]
+            return joined
+        makes: list[Callable[[Any], dict[str, str]]] = []
+        args: list[Any] = []
+        for b in batches:
+            n = len(b._bodies)
+            m = b._make
+            makes.extend(m if type(m) is list else repeat(_no_headers if m is None else m, n))
+            args.extend(repeat(None, n) if b._args is None else b._args)
+        joined = EventBatch(bodies, None)
+        joined._make, joined._args = makes, args
+        return joined
 
     @property
     def plain(self) -> bool:
@@ -139,7 +162,11 @@ class EventBatch(Sequence[Event]):
 
     def __getitem__(self, i: int | slice) -> Event | Sequence[Event]:
         if isinstance(i, slice) and self._events is None:
-            return EventBatch(self._bodies[i], self._make, None if self._args is None else self._args[i])
+            part = EventBatch(self._bodies[i], None)
+            make = self._make
+            part._make = make[i] if type(make) is list else make
+            part._args = None if self._args is None else self._args[i]
+            return part
         return self.events()[i]
 
     def __iter__(self) -> Iterator[Event]:

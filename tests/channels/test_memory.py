@@ -185,7 +185,7 @@ def test_a_batch_put_whole_is_taken_whole_without_making_events() -> None:
     assert ch.size() == 0 and ch._slots_used == 0
 
 
-def test_a_take_across_batches_of_one_kind_is_one_batch() -> None:
+def test_a_take_across_batches_is_one_batch_until_a_list_is_in_it() -> None:
     ch = memory(capacity=100, transactionCapacity=100)
     template = {"host": "h"}
     for bodies in ([b"a", b"b"], [b"c"], [b"d", b"e"]):
@@ -196,11 +196,18 @@ def test_a_take_across_batches_of_one_kind_is_one_batch() -> None:
         assert type(got) is EventBatch and got.bodies() == [b"a", b"b", b"c", b"d"]
         assert got[3].headers == {"host": "h"}
     with ch.transaction() as tx:
-        tx.put_batch(EventBatch([b"f"]))  # plain: another kind
+        tx.put_batch(EventBatch([b"f"]))  # plain
     with ch.transaction() as tx:
-        mixed = tx.take_batch(2)
-        assert type(mixed) is list and [e.body for e in mixed] == [b"e", b"f"]
-        assert mixed[0].headers == {"host": "h"} and mixed[1].headers == {}
+        tx.put_batch(EventBatch([b"g", b"h"], lambda n: {"n": str(n)}, [7, 8]))  # headers made another way
+    with ch.transaction() as tx:
+        mixed = tx.take_batch(3)
+        assert type(mixed) is EventBatch and mixed.bodies() == [b"e", b"f", b"g"] and not mixed.plain
+        assert [e.headers for e in mixed] == [{"host": "h"}, {}, {"n": "7"}]
+    put(ch, b"i")  # a list
+    with ch.transaction() as tx:
+        last = tx.take_batch(2)
+        assert type(last) is list and [e.body for e in last] == [b"h", b"i"]
+        assert last[0].headers == {"n": "8"}
 
 
 def test_batches_and_lists_share_one_fifo_through_partial_takes_and_rollbacks() -> None:

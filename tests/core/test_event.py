@@ -82,3 +82,20 @@ def test_event_batch_slices_stay_batches_until_events_are_made() -> None:
     batch.events()
     made = batch[1:3]
     assert type(made) is list and made[0] is batch[1]
+
+
+def test_joined_batches_keep_each_events_headers_and_slice_like_one_batch() -> None:
+    plain = EventBatch([b"p0", b"p1"])
+    counted = EventBatch([b"c0", b"c1"], lambda n: {"n": str(n)}, [0, 1])
+    shared = EventBatch([b"s0"], dict.copy, [{"k": "v"}])
+    joined = EventBatch.join([plain, counted, shared])
+    assert joined is not None and len(joined) == 5 and all(b.plain or b._events is None for b in (plain, counted))
+    assert joined.bodies() == [b"p0", b"p1", b"c0", b"c1", b"s0"]
+    middle = joined[1:4]
+    assert [e.headers for e in middle] == [{}, {"n": "0"}, {"n": "1"}]
+    assert [e.headers for e in joined] == [{}, {}, {"n": "0"}, {"n": "1"}, {"k": "v"}]
+    same = EventBatch.join([EventBatch([b"a"]), EventBatch([b"b"])])
+    assert same is not None and same.plain and same.bodies() == [b"a", b"b"]
+    counted.events()
+    assert EventBatch.join([plain, counted]) is None  # events made: they may have changed
+    assert EventBatch.join([plain, [Event(b"x")]]) is None
