@@ -458,8 +458,8 @@ class UdpReceiver:
                         if datagrams:
                             self.handle(datagrams, self.stopping)
                 except Exception:
-                    self.counters["GenericProcessingFail"] += 1
                     log.exception("%s: error receiving datagrams", self.what)
+                    self.counters["GenericProcessingFail"] += 1  # after the log: a reader of the count finds it
                     self.stopping.wait(1.0)
         finally:
             sel.close()

@@ -53,6 +53,7 @@ class MemoryChannel(Channel):
              min=0, max=100),
     )
 
+    overlapping_takes = True  # transactions are independent; a rollback puts events back at the head
     TAKE_LINGER = 0.25  # seconds a take on an empty channel waits for events
 
     def __init__(self, name: str) -> None:

@@ -64,6 +64,9 @@ class Channel(Component):
     KIND = "channel"
     capacity: int = 0
     transaction_capacity: int = 0
+    #: True when one thread may hold two open take transactions at once, committed or rolled back
+    #: in either order (a sink then encodes its next batch while the last one is still being written).
+    overlapping_takes: bool = False
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
@@ -146,6 +149,11 @@ class Sink(Component):
 
     def process(self) -> Status:
         raise NotImplementedError
+
+    def settle(self) -> None:
+        """Commit or roll back a batch still in flight.  The sink runner calls it on its own thread
+        (transactions belong to their thread) before it exits; only sinks whose process() can return
+        with a batch in flight need it."""
 
     def drain(self, batch_size: int, write: Any) -> Status:
         """Take up to batch_size events in one transaction and call ``write(events)``.

@@ -111,6 +111,16 @@ class SinkRunner(_Runner):
         self._watched = []
         super().stop(timeout)
 
+    def _run(self) -> None:
+        try:
+            super()._run()
+        finally:
+            for sink in self.processor.sinks:
+                try:
+                    sink.settle()
+                except Exception:
+                    log.exception("%s: sink %s could not settle its last batch", self.name, sink.name)
+
     def drain(self, timeout: float) -> bool:
         """Let the sinks empty their channels for up to ``timeout`` seconds; True if they did."""
         deadline = time.monotonic() + timeout

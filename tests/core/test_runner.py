@@ -190,3 +190,41 @@ def test_runner_survives_unexpected_exceptions() -> None:
     assert runner.running  # still alive, backing off
     runner.stop(timeout=2.0)
     assert not runner.running and runner.failures >= 1
+
+
+class HoldingSink(Sink):
+    """Takes one batch and keeps its transaction open across process() calls (as an overlapping sink
+    does); settle() commits it and records the thread it ran on."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.tx = None
+        self.settled_on: int | None = None
+
+    def process(self) -> Status:
+        if self.tx is None:
+            self.tx = self.channel.transaction()
+            self.tx.begin()
+            self.tx.take_batch(10)
+        return Status.BACKOFF
+
+    def settle(self) -> None:
+        self.settled_on = threading.get_ident()
+        if self.tx is not None:
+            self.tx.commit()
+            self.tx.close()
+
+
+def test_the_sink_runner_settles_its_sinks_on_its_own_thread_when_it_stops() -> None:
+    ch = memory()
+    fill(ch, 5)
+    sink = HoldingSink("holding")
+    sink.channel = ch
+    runner = SinkRunner(group(sink))
+    runner.start()
+    wait_until(lambda: sink.tx is not None, what="the batch to be taken")
+    thread = runner._thread
+    assert thread is not None
+    runner.stop(timeout=2.0)
+    assert sink.settled_on == thread.ident  # a transaction belongs to the thread that opened it
+    assert ch._in_flight == 0 and ch.size() == 0  # the batch was committed, not left hanging

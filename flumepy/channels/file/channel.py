@@ -91,6 +91,7 @@ class FileChannel(Channel):
     CACHE_BYTES = 64 << 20  # recently put events kept in memory for takes (bodies + EVENT_OVERHEAD each)
     EVENT_OVERHEAD = 200  # bytes charged per cached event besides its body (Event, bytes and dict objects)
     TAKE_LINGER = 0.25  # seconds a take on an empty channel waits for events
+    overlapping_takes = True  # transactions are independent (by txid); a rollback puts events back at the head
 
     PROPS = (
         Prop("checkpointDir", "string", os.path.join(DEFAULT_HOME, "checkpoint"), "Directory of the checkpoint."),

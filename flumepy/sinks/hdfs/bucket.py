@@ -154,20 +154,33 @@ class BucketWriter:
 
     def flush(self) -> None:
         """Write what was appended and make it durable and visible (the batch's flush point)."""
-        if self.stream is None or not self._dirty:
+        io = self.flush_io()
+        if io is None:
             return
+        try:
+            self.ctx.call(io, f"writing {self.ctx.fs.url(self.in_use_path)}")
+        except BaseException:
+            self._dirty = True
+            raise
+
+    def flush_io(self) -> Callable[[], None] | None:
+        """What ``flush()`` does, as a call for the caller to run (the sink runs a batch's calls in its
+        I/O pool while it encodes the next batch): write the encoded bytes, then sync.  None when
+        nothing was appended since the last flush."""
+        if self.stream is None or not self._dirty:
+            return None
         assert self.writer is not None
         self.writer.flush()
         data = self.writer.take()
         stream = self.stream
+        self._dirty = False
 
         def write_sync() -> None:
             if data:
                 stream.write(data)
             stream.sync()
 
-        self.ctx.call(write_sync, f"writing {self.ctx.fs.url(self.in_use_path)}")
-        self._dirty = False
+        return write_sync
 
     def close(self) -> None:
         """Flush, close and rename the open file. On failure the file is handed to on_close_failed

@@ -14,6 +14,13 @@ into a new file.
 Calls to HDFS and WebHDFS run in an I/O pool (``hdfs.threadsPoolSize``) under ``hdfs.callTimeout``;
 calls on local files run on the sink's own thread (a pool hop costs a GIL hand-off each way).
 
+Overlap (beyond Flume): with an I/O pool and a channel that allows two open take transactions (memory, file), a
+batch's write and sync run in the I/O pool while ``process()`` returns and the next call takes and
+encodes the next batch; that call then waits for the write, commits the earlier transaction (or
+rolls back both, the later one first, so their order in the channel is kept) and starts the next
+write.  Every filesystem call waits for the write in flight first, so calls on a file stay in order.
+A failed write is reported by the call after the one that started it.
+
 Rolls by ``rollInterval`` and ``idleTimeout`` are checked each time the runner calls ``process()``
 (at most the runner's 5 s backoff late); count and size rolls happen before the event that would
 exceed them, as in Flume.
@@ -31,9 +38,10 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures import wait as futures_wait
 from datetime import timedelta, timezone, tzinfo
 from functools import partial
 from typing import Any
@@ -42,6 +50,7 @@ from flumepy.core.component import Sink, Status
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import EventDeliveryError
 from flumepy.core.event import Event
+from flumepy.core.transaction import Transaction, TxState
 from flumepy.fs import FileSystem, filesystem_for
 from flumepy.sinks.hdfs.bucket import BucketContext, BucketWriter, PendingClose, join_path
 from flumepy.sinks.hdfs.escapes import HostInfo, Template, compile_template, round_down
@@ -133,6 +142,7 @@ class HDFSEventSink(Sink):
         self._stopped = True
         self._full_prefix = ""
         self._recovery_due: float | None = None
+        self._inflight: _InFlight | None = None  # a batch whose write runs in the pool, not yet committed
 
     # -- configuration -------------------------------------------------------------------------
     def configure(self, ctx: Context) -> None:
@@ -227,6 +237,11 @@ class HDFSEventSink(Sink):
                 super().stop()
                 return
             self._stopped = True
+            if self._inflight is not None:  # normally settled by the runner's thread before this
+                try:
+                    self._finish_inflight()
+                except Exception as e:  # noqa: BLE001 - e.g. another thread's transaction: left uncommitted
+                    log.warning("hdfs sink %s: the batch in flight at stop was not committed: %s", self.name, e)
             for key, bucket in list(self._buckets.items()):
                 try:
                     bucket.flush()
@@ -248,6 +263,12 @@ class HDFSEventSink(Sink):
         if pool is None:
             return fn()
         timeout = self.settings["hdfs.callTimeout"] / 1000.0
+        inflight = self._inflight
+        if inflight is not None and not inflight.future.done():  # calls on a file stay in order
+            futures_wait([inflight.future], timeout)
+            if not inflight.future.done():
+                raise TimeoutError(f"{what}: the write of the previous batch still runs after "
+                                   f"{self.settings['hdfs.callTimeout']} ms (hdfs.callTimeout)")
         fut = pool.submit(fn)
         try:
             return fut.result(timeout=timeout)
@@ -297,7 +318,104 @@ class HDFSEventSink(Sink):
             if self._recovery_due is not None and now >= self._recovery_due:
                 self._try_recovery(now)
             self._check_timers(now)
-            return self.drain(self.batch_size, self._write)
+            if self._pool is None or not self.channel.overlapping_takes:
+                return self.drain(self.batch_size, self._write)
+            return self._drain_overlapped()
+
+    def _drain_overlapped(self) -> Status:
+        """Take and encode a batch, finish the batch in flight, then start this one's write (see the
+        module docstring); the same counters and outcomes as ``drain()``, one call later."""
+        c = self.counters.values
+        tx = self.channel.transaction()
+        tx.begin()
+        try:
+            events = tx.take_batch(self.batch_size)
+        except BaseException:
+            _end(tx, commit=False)
+            raise
+        n = len(events)
+        if not n:
+            _end(tx, commit=True)
+            if self._inflight is not None:
+                self._finish_inflight()
+                return Status.READY
+            c["BatchEmptyCount"] += 1
+            return Status.BACKOFF
+        c["EventDrainAttemptCount"] += n
+        try:
+            writes = self._encode(events)
+        except BaseException as e:
+            c["EventWriteFail"] += 1
+            _end(tx, commit=False)
+            self._finish_inflight()
+            if isinstance(e, EventDeliveryError):
+                raise
+            raise self._delivery_error(n, e) from e
+        try:
+            self._finish_inflight(later=tx)
+        except BaseException:
+            if tx.state is TxState.OPEN:
+                _end(tx, commit=False)
+            raise
+        if not writes:  # nothing to write (all went to files that were closed meanwhile)
+            self._committed(tx, n)
+            return Status.READY
+        assert self._pool is not None
+        self._inflight = _InFlight(tx, n, self._pool.submit(_run_writes, writes), [b for b, _ in writes])
+        return Status.READY
+
+    def _finish_inflight(self, later: Transaction | None = None) -> None:
+        """Wait for the batch in flight; commit it, or roll it back (after ``later``, a batch taken
+        after it, so both return to the channel in their order) and raise EventDeliveryError."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is None:
+            return
+        timeout = self.settings["hdfs.callTimeout"] / 1000.0
+        try:
+            inflight.future.result(timeout)
+        except BaseException as e:
+            self.counters.values["EventWriteFail"] += 1
+            if later is not None:
+                _end(later, commit=False)
+            _end(inflight.tx, commit=False)
+            failed: list[BucketWriter]
+            cause: BaseException
+            if isinstance(e, FuturesTimeout):
+                inflight.future.cancel()
+                failed, cause = inflight.buckets, TimeoutError(
+                    f"write timed out after {self.settings['hdfs.callTimeout']} ms (hdfs.callTimeout)")
+            elif isinstance(e, _WriteFailed):
+                failed, cause = [e.bucket], e.cause
+            else:
+                failed, cause = inflight.buckets, e
+            for bucket in failed:
+                self._drop_bucket(bucket)
+            raise self._delivery_error(inflight.n, cause) from cause
+        self._committed(inflight.tx, inflight.n)
+
+    def _committed(self, tx: Transaction, n: int) -> None:
+        _end(tx, commit=True)
+        c = self.counters.values
+        c["EventDrainSuccessCount"] += n
+        c["BatchUnderflowCount" if n < self.batch_size else "BatchCompleteCount"] += 1
+
+    def settle(self) -> None:
+        with self._lock:
+            try:
+                self._finish_inflight()
+            except EventDeliveryError as e:
+                log.error("hdfs sink %s: %s", self.name, e)
+
+    def _delivery_error(self, n: int, e: BaseException) -> EventDeliveryError:
+        return EventDeliveryError(f"writing {n} events to {self.url} failed: {type(e).__name__}: {e}; the batch "
+                                  "was rolled back and will be retried")
+
+    def _drop_bucket(self, bucket: BucketWriter) -> None:
+        """Close a bucket whose write failed (its close is retried later) and forget it."""
+        bucket.abandon()
+        for key, b in list(self._buckets.items()):
+            if b is bucket:
+                del self._buckets[key]
 
     def _try_recovery(self, now: float) -> None:
         try:
@@ -348,7 +466,7 @@ class HDFSEventSink(Sink):
                 log.warning("hdfs sink %s: closing %s failed: %s", self.name, old.in_use_path, e)
         return b
 
-    def _resolve(self, events: list[Event], now: float) -> dict[str, tuple[str, str, list[Event]]]:
+    def _resolve(self, events: Sequence[Event], now: float) -> Mapping[str, tuple[str, str, Sequence[Event]]]:
         """Group events by bucket: key -> (directory, file prefix, events)."""
         path_t, prefix_t = self._root_template, self.prefix_template
         if path_t.is_constant and prefix_t.is_constant:
@@ -391,7 +509,23 @@ class HDFSEventSink(Sink):
                 g[2].append(e)
         return groups
 
-    def _write(self, events: list[Event]) -> None:
+    def _write(self, events: Sequence[Event]) -> None:
+        """Encode, write and sync a batch, waiting for it (channels without overlapping takes)."""
+        bucket: BucketWriter | None = None
+        try:
+            for bucket, io in self._encode(events):
+                self._call(io, f"writing {self.fs.url(bucket.in_use_path) if self.fs else bucket.in_use_path}")
+            bucket = None
+        except Exception as e:
+            if bucket is not None:
+                self._drop_bucket(bucket)
+            if isinstance(e, EventDeliveryError):
+                raise
+            raise self._delivery_error(len(events), e) from e
+
+    def _encode(self, events: Sequence[Event]) -> list[tuple[BucketWriter, Callable[[], None]]]:
+        """Append a batch to its buckets (opening and rolling files as needed); the writes that make
+        it durable, one per bucket touched.  A bucket that failed here is closed and forgotten."""
         now = self.clock()
         groups = self._resolve(events, now)
         touched: list[BucketWriter] = []
@@ -401,20 +535,11 @@ class HDFSEventSink(Sink):
                 bucket = self._bucket(key, d, p, now)
                 bucket.append(evs, now)
                 touched.append(bucket)
-            bucket = None
-            for bucket in touched:
-                bucket.flush()
-            bucket = None
-        except Exception as e:
+        except Exception:
             if bucket is not None:
-                bucket.abandon()
-                for key, b in list(self._buckets.items()):
-                    if b is bucket:
-                        del self._buckets[key]
-            if isinstance(e, EventDeliveryError):
-                raise
-            raise EventDeliveryError(f"writing {len(events)} events to {self.url} failed: {type(e).__name__}: "
-                                     f"{e}; the batch was rolled back and will be retried") from e
+                self._drop_bucket(bucket)
+            raise
+        return [(b, io) for b in touched if (io := b.flush_io()) is not None]
 
     # -- crash recovery -------------------------------------------------------------------------------
     def _in_use_pattern(self) -> re.Pattern[str] | None:
@@ -503,3 +628,46 @@ def _zone(ctx: Context, name: str) -> tzinfo | None:
 
 
 __all__ = ["HDFSEventSink"]
+
+
+class _InFlight:
+    """A batch taken and encoded whose writes run in the pool; committed by the next process() call."""
+
+    __slots__ = ("tx", "n", "future", "buckets")
+
+    def __init__(self, tx: Transaction, n: int, future: Future[None], buckets: list[BucketWriter]) -> None:
+        self.tx = tx
+        self.n = n
+        self.future = future
+        self.buckets = buckets
+
+
+class _WriteFailed(Exception):
+    def __init__(self, bucket: BucketWriter, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.bucket = bucket
+        self.cause = cause
+
+
+def _run_writes(writes: list[tuple[BucketWriter, Callable[[], None]]]) -> None:
+    """Run a batch's writes in order (in the pool), naming the bucket that failed."""
+    for bucket, io in writes:
+        try:
+            io()
+        except Exception as e:
+            raise _WriteFailed(bucket, e) from e
+
+
+def _end(tx: Transaction, commit: bool) -> None:
+    """Commit (rolling back if that fails) or roll back, then close."""
+    try:
+        if commit:
+            try:
+                tx.commit()
+            except BaseException:
+                tx.rollback()
+                raise
+        else:
+            tx.rollback()
+    finally:
+        tx.close()

@@ -407,6 +407,7 @@ def test_a_hanging_call_times_out_by_call_timeout(rigs, tmp_path: Path) -> None:
     r = rig_for(rigs, tmp_path, ds(callTimeout="100"), fs=FlakyFileSystem(faults))
     r.put(["a"])
     try:
+        r.sink.process()  # the write runs in the I/O pool; the next call waits for it
         with pytest.raises(EventDeliveryError, match=r"timed out after 100 ms \(hdfs.callTimeout\)"):
             r.sink.process()
         assert r.channel.size() == 1
@@ -430,10 +431,50 @@ def test_stop_closes_and_renames_every_file(rigs, tmp_path: Path) -> None:
     assert r.sink.counters.get("ConnectionClosedCount") == 2
 
 
-def test_local_files_are_written_on_the_sink_thread_and_on_disk_at_commit(rigs, tmp_path: Path) -> None:
+# -- overlapped batches -------------------------------------------------------------------------------
+def test_a_batch_commits_on_the_call_after_the_one_that_started_its_write(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(batchSize="2"), fs=FlakyFileSystem(Faults()))  # calls in the I/O pool
+    r.put(["a", "b", "c", "d"])
+    done = lambda: r.sink.counters.get("EventDrainSuccessCount")  # noqa: E731
+    assert r.sink.process().name == "READY"  # a, b: written in the pool, not committed yet
+    assert done() == 0 and r.channel.size() == 2
+    assert r.sink.process().name == "READY"  # c, d taken and encoded; a, b committed
+    assert done() == 2 and r.channel.size() == 0
+    assert r.sink.process().name == "READY"  # nothing to take: c, d committed
+    assert done() == 4
+    assert r.sink.process().name == "BACKOFF"
+    r.sink.stop()
+    assert [line for v in r.files().values() for line in lines(v)] == [b"a", b"b", b"c", b"d"]
+
+
+def test_a_failed_write_rolls_back_the_batch_and_the_next_one_in_order(rigs, tmp_path: Path) -> None:
+    faults = Faults(left={"sync": 1})
+    r = rig_for(rigs, tmp_path, ds(batchSize="2"), fs=FlakyFileSystem(faults))
+    r.put(["a", "b", "c", "d"])
+    r.sink.process()  # a, b: their sync fails in the pool
+    with pytest.raises(EventDeliveryError, match="injected sync failure"):
+        r.sink.process()  # c, d taken, then a, b found failed: both go back
+    assert r.channel.size() == 4 and r.channel._in_flight == 0
+    assert r.sink.counters.get("EventDrainSuccessCount") == 0
+    with r.channel.transaction() as tx:  # the channel still holds them in their order
+        assert [e.body for e in tx.take_batch(10)] == [b"a", b"b", b"c", b"d"]
+        tx.rollback()
+
+
+def test_settle_commits_the_batch_in_flight(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(batchSize="10"), fs=FlakyFileSystem(Faults()))
+    r.put(["a", "b"])
+    r.sink.process()
+    assert r.channel._in_flight == 2
+    r.sink.settle()
+    assert r.channel._in_flight == 0 and r.sink.counters.get("EventDrainSuccessCount") == 2
+    r.sink.stop()
+    assert [line for v in r.files().values() for line in lines(v)] == [b"a", b"b"]
+
+
+def test_local_files_are_written_on_the_sink_thread_and_commit_at_once(rigs, tmp_path: Path) -> None:
     r = rig_for(rigs, tmp_path, ds(batchSize="2"))
-    assert r.sink._pool is None  # no I/O pool (and no callTimeout) for local files
     r.put(["a", "b", "c"])
     assert r.sink.process().name == "READY"
-    assert r.sink.counters.get("EventDrainSuccessCount") == 2
-    assert [line for v in r.files().values() for line in lines(v)] == [b"a", b"b"]
+    assert r.sink.counters.get("EventDrainSuccessCount") == 2 and r.channel._in_flight == 0
+    assert [line for v in r.files().values() for line in lines(v)] == [b"a", b"b"]  # on disk already
