@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flumepy.channels.memory import MemoryChannel
 from flumepy.core.context import Context
@@ -232,6 +235,54 @@ def test_batches_and_lists_share_one_fifo_through_partial_takes_and_rollbacks() 
         again = tx.take_batch(1)
         assert again[0].headers == {"n": "2"}  # a rolled-back event keeps its headers
     assert take(ch) == [b"3", b"4", b"5", b"6"]
+    assert ch.size() == 0
+
+
+# A put is a list, a plain batch, or a batch whose headers are made from a template or a counter.
+_PUT = st.tuples(st.sampled_from(["list", "plain", "template", "counted"]), st.integers(1, 5))
+_STEP = st.one_of(st.tuples(st.just("put"), _PUT), st.tuples(st.sampled_from(["take", "fail"]), st.integers(1, 9)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_STEP, max_size=30))
+def test_fuzz_lists_and_batches_come_out_in_order_with_their_headers(steps: list) -> None:
+    """Any mix of puts (lists and every kind of batch), takes of any size and rolled-back takes: the
+    events come out in put order, each exactly once, each with the headers it was put with."""
+    ch = memory(capacity=1000, transactionCapacity=100)
+    ch.TAKE_LINGER = 0.0  # type: ignore[misc]  # a take on an empty channel returns at once
+    expected: list[tuple[bytes, dict[str, str]]] = []
+    out: list[tuple[bytes, dict[str, str]]] = []
+    n = 0
+    for kind, arg in steps:
+        if kind == "put":
+            what, size = arg
+            bodies = [b"e%d" % (n + i) for i in range(size)]
+            if what == "list":
+                events: Sequence[Event] = [Event(b, {"i": b.decode()}) for b in bodies]
+                heads = [{"i": b.decode()} for b in bodies]
+            elif what == "plain":
+                events, heads = EventBatch(bodies), [{} for _ in bodies]
+            elif what == "template":
+                events = EventBatch(bodies, dict.copy, [{"t": "x"}] * size)
+                heads = [{"t": "x"} for _ in bodies]
+            else:
+                events = EventBatch(bodies, lambda k: {"k": str(k)}, list(range(n, n + size)))
+                heads = [{"k": str(n + i)} for i in range(size)]
+            with ch.transaction() as tx:
+                tx.put_batch(events)
+            expected += zip(bodies, heads)
+            n += size
+        elif kind == "take":
+            with ch.transaction() as tx:
+                out += [(e.body, e.headers) for e in tx.take_batch(arg)]
+        else:
+            with pytest.raises(RuntimeError):
+                with ch.transaction() as tx:
+                    tx.take_batch(arg)
+                    raise RuntimeError("sink failed")
+    with ch.transaction() as tx:
+        out += [(e.body, e.headers) for e in tx.take_batch(1000)]
+    assert out == expected
     assert ch.size() == 0
 
 
