@@ -6,7 +6,8 @@ the source retries (nothing is dropped silently).  Takes remove events at once; 
 back at the head, in order.  Byte accounting follows Flume: body bytes in 100-byte slots.
 
 A put of an :class:`~flumepy.core.event.EventBatch` is queued as it is, and a take that wants all of
-it gets it whole, so no event object is made on the way (a take of part of one gets a slice of it).
+it gets it whole, so no event object is made on the way (a take of part of one gets a slice of it, a
+take across several gets them joined into one).
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ class MemoryChannel(Channel):
                         parts.append(chunk[head:head + left])
                         self._head = head + left
                         left = 0
-                # batches of one kind stay one batch (no event made); anything else becomes a list
+                # batches whose events were not made yet join into one; a list among them makes a list
                 joined = EventBatch.join(parts)
                 if joined is None:
                     got: list[Event] = []
