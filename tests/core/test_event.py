@@ -39,6 +39,20 @@ def test_lazy_event_makes_headers_once_and_drops_its_source() -> None:
     ev.headers["more"] = "1"
     assert ev.headers == {"n": "7", "more": "1"}
     assert calls == [7]
+    assert ev._arg is None  # what the headers were made from can go
+
+
+def test_lazy_event_headers_assigned_before_any_read_are_kept() -> None:
+    calls: list[int] = []
+
+    def make(n: int) -> dict[str, str]:
+        calls.append(n)
+        return {"n": str(n)}
+
+    ev = LazyEvent(b"x", make, 7)
+    ev.headers = {"set": "first"}
+    assert ev.headers == {"set": "first"} and calls == []
+    assert ev == Event(b"x", {"set": "first"})
 
 
 def test_event_batch_makes_plain_events_once_on_first_read() -> None:

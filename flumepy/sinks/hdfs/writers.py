@@ -84,7 +84,8 @@ _body = attrgetter("body")
 
 
 def _timestamp(e: Event, now_ms: int) -> int:
-    ts = e.headers.get("timestamp") if e.headers else None
+    headers = e.headers
+    ts = headers.get("timestamp") if headers else None
     if ts is None:
         return now_ms
     try:
