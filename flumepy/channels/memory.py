@@ -22,13 +22,11 @@ from itertools import repeat
 from flumepy.core.component import Channel
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import ChannelFullError
-from flumepy.core.event import Event, EventBatch
+from flumepy.core.event import Event, EventBatch, bodies_of
 from flumepy.core.transaction import Transaction
 
 SLOT = 100
 
-
-_body = operator.attrgetter("body")
 
 
 _round_up = (SLOT - 1).__add__
@@ -37,8 +35,7 @@ _round_up = (SLOT - 1).__add__
 def _slots(events: Sequence[Event]) -> int:
     """Byte slots of a batch as Flume counts them: ceil(body bytes / 100) per event
     (C-level loops only: this runs on every commit)."""
-    bodies = events.bodies() if type(events) is EventBatch else map(_body, events)
-    return sum(map(operator.floordiv, map(_round_up, map(len, bodies)), repeat(SLOT)))
+    return sum(map(operator.floordiv, map(_round_up, map(len, bodies_of(events))), repeat(SLOT)))
 
 
 class MemoryChannel(Channel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain, repeat
+from operator import attrgetter
 from typing import Any, overload
 
 
@@ -71,6 +72,14 @@ class LazyEvent(Event):
 
 def _no_headers(_: Any) -> dict[str, str]:
     return {}
+
+
+_body = attrgetter("body")
+
+
+def bodies_of(events: Sequence[Event]) -> list[bytes]:
+    """The bodies of a batch, in order: an EventBatch's column (no event made) or each event's."""
+    return events.bodies() if type(events) is EventBatch else list(map(_body, events))
 
 
 class EventBatch(Sequence[Event]):

@@ -14,7 +14,7 @@ from typing import IO, ClassVar
 
 from flumepy.core.component import EventSerializer, SerializerWriter
 from flumepy.core.context import Context, Prop
-from flumepy.core.event import Event, EventBatch
+from flumepy.core.event import Event, bodies_of
 
 
 class TextWriter(SerializerWriter):
@@ -27,7 +27,7 @@ class TextWriter(SerializerWriter):
     def write_batch(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        bodies = events.bodies() if type(events) is EventBatch else [e.body for e in events]
+        bodies = bodies_of(events)
         if self._newline:
             self._stream.write(b"\n".join(bodies) + b"\n")
         else:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from flumepy.core.event import Event, EventBatch
+from flumepy.core.event import Event, bodies_of
 from flumepy.fs.base import FileSystem, OutputStream
 from flumepy.sinks.hdfs.writers import FileType, FileWriter
 
@@ -127,8 +127,7 @@ class BucketWriter:
         ctx = self.ctx
         n = len(events)
         now_ms = int(now * 1000)
-        # body sizes for rollSize, read without making events from a batch that has none yet
-        bodies = events.bodies() if type(events) is EventBatch else None
+        bodies = bodies_of(events) if ctx.roll_size > 0 else ()  # for rollSize (no event made from a batch)
         i = 0
         while i < n:
             if self.stream is not None and self._should_roll():
@@ -139,7 +138,7 @@ class BucketWriter:
             if ctx.roll_size > 0:
                 j, size = i, self.bytes
                 while j < limit and size < ctx.roll_size:
-                    size += len(events[j].body if bodies is None else bodies[j])
+                    size += len(bodies[j])
                     j += 1
                 self.bytes = size
             else:

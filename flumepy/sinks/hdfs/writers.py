@@ -21,7 +21,7 @@ from operator import attrgetter
 from typing import Any
 
 from flumepy.core.component import EventSerializer
-from flumepy.core.event import Event, EventBatch
+from flumepy.core.event import Event, EventBatch, bodies_of
 from flumepy.formats.codecs import Codec
 from flumepy.formats.sequencefile import BYTES_WRITABLE, TEXT, SequenceFileWriter
 
@@ -67,7 +67,7 @@ class _SeqWriter(FileWriter):
             return
         # no headers at all (e.g. exec, netcat): every key is the sink's clock
         keys = [_timestamp(e, now_ms) for e in events] if any(map(_headers, events)) else now_ms
-        self._w.append_columns(keys, list(map(_body, events)))
+        self._w.append_columns(keys, bodies_of(events))
 
     def flush(self) -> None:
         self._w.sync()
@@ -80,7 +80,6 @@ class _SeqWriter(FileWriter):
 
 
 _headers = attrgetter("headers")
-_body = attrgetter("body")
 
 
 def _timestamp(e: Event, now_ms: int) -> int:
