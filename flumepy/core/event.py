@@ -111,6 +111,13 @@ class EventBatch(Sequence[Event]):
         self._args = args
         self._events: list[Event] | None = None
 
+    @classmethod
+    def _columns(cls, bodies: list[bytes], make: Any, args: Sequence[Any] | None) -> EventBatch:
+        """A batch over columns already checked (``make`` may be a per-event list)."""
+        batch = cls(bodies)
+        batch._make, batch._args = make, args
+        return batch
+
     def events(self) -> list[Event]:
         """The events as a list (made on the first call, the same objects afterwards)."""
         evs = self._events
@@ -142,13 +149,9 @@ class EventBatch(Sequence[Event]):
             batches.append(p)
         bodies = list(chain.from_iterable(b._bodies for b in batches))
         make = batches[0]._make
-        if all(b._make is make for b in batches):
-            if make is None:
-                return EventBatch(bodies)
-            joined = EventBatch(bodies, None)
-            joined._make = make  # may be a list already (a joined batch's slice)
-            joined._args = list(chain.from_iterable(b._args for b in batches))  # type: ignore[arg-type,misc]
-            return joined
+        if all(b._make is make for b in batches):  # make may be a list already (a joined batch's slice)
+            same = None if make is None else list(chain.from_iterable(b._args for b in batches))  # type: ignore[arg-type,misc]
+            return EventBatch._columns(bodies, make, same)
         makes: list[Callable[[Any], dict[str, str]]] = []
         args: list[Any] = []
         for b in batches:
@@ -156,9 +159,7 @@ class EventBatch(Sequence[Event]):
             m = b._make
             makes.extend(m if type(m) is list else repeat(_no_headers if m is None else m, n))
             args.extend(repeat(None, n) if b._args is None else b._args)
-        joined = EventBatch(bodies, None)
-        joined._make, joined._args = makes, args
-        return joined
+        return EventBatch._columns(bodies, makes, args)
 
     @property
     def plain(self) -> bool:
@@ -176,11 +177,9 @@ class EventBatch(Sequence[Event]):
 
     def __getitem__(self, i: int | slice) -> Event | Sequence[Event]:
         if isinstance(i, slice) and self._events is None:
-            part = EventBatch(self._bodies[i], None)
             make = self._make
-            part._make = make[i] if type(make) is list else make
-            part._args = None if self._args is None else self._args[i]
-            return part
+            return EventBatch._columns(self._bodies[i], make[i] if type(make) is list else make,
+                                       None if self._args is None else self._args[i])
         return self.events()[i]
 
     def __iter__(self) -> Iterator[Event]:
