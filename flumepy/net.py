@@ -331,9 +331,13 @@ class TcpServer:
         try:
             return fn()
         except Exception:
-            self._count_failure()
-            log.exception("%s: error serving %s:%s", self.what, peer[0], peer[1])
+            self._serve_failed(peer)
             return False
+
+    def _serve_failed(self, peer: Peer) -> None:
+        """Serving ``peer`` raised (call in the except block): counted and logged with the traceback."""
+        self._count_failure()
+        log.exception("%s: error serving %s:%s", self.what, peer[0], peer[1])
 
     def _count_failure(self) -> None:
         if self.counters is not None:
@@ -397,8 +401,7 @@ class TcpServer:
                 while self._read_into(sock, stream, peer):
                     pass
         except Exception:
-            self._count_failure()
-            log.exception("%s: error serving %s:%s", self.what, peer[0], peer[1])
+            self._serve_failed(peer)
         finally:
             sock.close()
             conn.close()

@@ -8,11 +8,12 @@ import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from flumepy.core.errors import FlumeError
-from flumepy.net import Datagram, TcpServer, UdpReceiver, bind_udp, listen_tcp, peer_headers
+from flumepy.net import Datagram, Serve, TcpServer, UdpReceiver, bind_udp, listen_tcp, peer_headers
 from flumepy.tls import server_context
 from tests.sources.test_avro import make_cert
 from tests.util import wait_until
@@ -117,23 +118,34 @@ def test_admit_refuses_a_client_before_serving_it(servers: list[TcpServer]) -> N
     assert echo.served == 1
 
 
+class _Capped(TcpServer):
+    MAX_CONNECTIONS = 2
+
+
+def _capped(servers: list[TcpServer], what: str, serve: Serve | None, counters: dict[str, int],
+            **kw: Any) -> TcpServer:
+    """A listening server that serves at most two connections at a time."""
+    server = _Capped(what, serve, counters, threading.Lock(), **kw)
+    servers.append(server)
+    server.listen("127.0.0.1", [0])
+    return server
+
+
+def _wait_cap_warning(caplog: pytest.LogCaptureFixture, what: str) -> None:
+    wait_until(lambda: any(f"{what}: 2 connections open, new clients wait until one closes" in r.getMessage()
+                           for r in caplog.records), what="the cap warning")
+
+
 def test_clients_beyond_the_cap_wait_in_the_backlog(servers: list[TcpServer],
                                                     caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="flumepy.net")
-
-    class Small(TcpServer):
-        MAX_CONNECTIONS = 2
-
     counters, echo = _counters(), Echo()
-    server = Small("capped server", echo, counters, threading.Lock())
-    servers.append(server)
-    server.listen("127.0.0.1", [0])
+    server = _capped(servers, "capped server", echo, counters)
     a, b = _connect(server.addresses[0]), _connect(server.addresses[0])
     assert _ask(a, b"a\n").endswith(b" a\n") and _ask(b, b"b\n").endswith(b" b\n")
     waiting = _connect(server.addresses[0])  # the kernel completes the handshake; nobody serves it yet
     waiting.sendall(b"c\n")
-    wait_until(lambda: any("capped server: 2 connections open, new clients wait until one closes" in r.getMessage()
-                           for r in caplog.records), what="the cap warning")
+    _wait_cap_warning(caplog, "capped server")
     assert echo.served == 2 and counters["OpenConnectionCount"] == 2
     a.close()
     got = b""
@@ -351,20 +363,13 @@ def test_stream_mode_with_tls_gives_each_connection_a_thread(servers: list[TcpSe
 def test_stream_mode_clients_beyond_the_cap_wait_in_the_backlog(servers: list[TcpServer],
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="flumepy.net")
-
-    class Small(TcpServer):
-        MAX_CONNECTIONS = 2
-
     counters, lines = _counters(), Lines()
-    server = Small("capped stream server", None, counters, threading.Lock(), stream=lines)
-    servers.append(server)
-    server.listen("127.0.0.1", [0])
+    server = _capped(servers, "capped stream server", None, counters, stream=lines)
     a, b = _connect(server.addresses[0]), _connect(server.addresses[0])
     wait_until(lambda: counters["OpenConnectionCount"] == 2, what="two connections")
     waiting = _connect(server.addresses[0])
     waiting.sendall(b"c\n")
-    wait_until(lambda: any("capped stream server: 2 connections open, new clients wait until one closes"
-                           in r.getMessage() for r in caplog.records), what="the cap warning")
+    _wait_cap_warning(caplog, "capped stream server")
     assert len(lines.got) == 2
     a.close()
     port = _port_of(waiting)

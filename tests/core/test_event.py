@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 import pytest
 
 from flumepy.core.event import Event, EventBatch, LazyEvent
@@ -26,13 +28,19 @@ def test_lazy_event_equals_plain_event_and_accepts_new_headers() -> None:
     assert "k" in repr(LazyEvent(b"b", dict.copy, {"k": "v"}))
 
 
-def test_lazy_event_makes_headers_once_and_drops_its_source() -> None:
+def counting_make() -> tuple[list[int], Callable[[int], dict[str, str]]]:
+    """A header maker {"n": str(n)} and the list of the arguments it was called with."""
     calls: list[int] = []
 
     def make(n: int) -> dict[str, str]:
         calls.append(n)
         return {"n": str(n)}
 
+    return calls, make
+
+
+def test_lazy_event_makes_headers_once_and_drops_its_source() -> None:
+    calls, make = counting_make()
     ev = LazyEvent(b"x", make, 7)
     assert calls == []
     assert ev.headers == {"n": "7"}
@@ -43,12 +51,7 @@ def test_lazy_event_makes_headers_once_and_drops_its_source() -> None:
 
 
 def test_lazy_event_headers_assigned_before_any_read_are_kept() -> None:
-    calls: list[int] = []
-
-    def make(n: int) -> dict[str, str]:
-        calls.append(n)
-        return {"n": str(n)}
-
+    calls, make = counting_make()
     ev = LazyEvent(b"x", make, 7)
     ev.headers = {"set": "first"}
     assert ev.headers == {"set": "first"} and calls == []
@@ -72,12 +75,7 @@ def test_event_batch_makes_plain_events_once_on_first_read() -> None:
 
 
 def test_event_batch_with_make_gives_lazy_events_with_their_headers() -> None:
-    calls: list[int] = []
-
-    def make(n: int) -> dict[str, str]:
-        calls.append(n)
-        return {"n": str(n)}
-
+    calls, make = counting_make()
     batch = EventBatch([b"x", b"y"], make, [1, 2])
     assert not batch.plain
     events = list(batch)
