@@ -157,10 +157,14 @@ class BucketWriter:
         if io is None:
             return
         try:
-            self.ctx.call(io, f"writing {self.ctx.fs.url(self.in_use_path)}")
+            self.ctx.call(io, self.writing())
         except BaseException:
             self._dirty = True
             raise
+
+    def writing(self) -> str:
+        """What a write of this bucket is called in errors and timeouts."""
+        return f"writing {self.ctx.fs.url(self.in_use_path)}"
 
     def flush_io(self) -> Callable[[], None] | None:
         """What ``flush()`` does, as a call for the caller to run (the sink runs a batch's calls in its

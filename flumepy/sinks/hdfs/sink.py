@@ -514,7 +514,7 @@ class HDFSEventSink(Sink):
         bucket: BucketWriter | None = None
         try:
             for bucket, io in self._encode(events):
-                self._call(io, f"writing {self.fs.url(bucket.in_use_path) if self.fs else bucket.in_use_path}")
+                self._call(io, bucket.writing())
             bucket = None
         except Exception as e:
             if bucket is not None:
