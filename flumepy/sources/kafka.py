@@ -210,7 +210,10 @@ class KafkaSource(PollableSource):
                 break
             got = consumer.consume(self.batch_size - len(msgs), left)
             if not any(map(error_of, got)):  # the usual case: records only (a C-level check)
-                msgs += got
+                if msgs:
+                    msgs += got
+                else:
+                    msgs = got  # the usual case again: one call fills the batch (no copy of 1000 references)
             else:
                 for m in got:
                     err = m.error()

@@ -16,7 +16,7 @@ from flumepy.core.errors import ConfigError, EventDeliveryError
 from flumepy.core.event import Event, EventBatch
 from flumepy.sinks.hdfs import HDFSEventSink
 from tests.sinks.hdfs.seqread import parse
-from tests.sinks.hdfs.util import T0, Faults, FlakyFileSystem, gunzip, lines, make_rig
+from tests.sinks.hdfs.util import T0, Faults, FlakyFileSystem, LocalFlakyFileSystem, gunzip, lines, make_rig
 
 MS = int(T0 * 1000)
 DS = {"hdfs.fileType": "DataStream", "hdfs.rollInterval": "0", "hdfs.rollSize": "0", "hdfs.rollCount": "0"}
@@ -478,3 +478,61 @@ def test_local_files_are_written_on_the_sink_thread_and_commit_at_once(rigs, tmp
     assert r.sink.process().name == "READY"
     assert r.sink.counters.get("EventDrainSuccessCount") == 2 and r.channel._in_flight == 0
     assert [line for v in r.files().values() for line in lines(v)] == [b"a", b"b"]  # on disk already
+
+
+# -- group commit on local files ------------------------------------------------------------------------
+def test_a_backlog_of_batches_is_made_durable_by_one_sync_and_each_batch_commits(rigs, tmp_path: Path) -> None:
+    faults = Faults()
+    r = rig_for(rigs, tmp_path, ds(batchSize="2"), fs=LocalFlakyFileSystem(faults))
+    bodies = r.put(["a", "b", "c", "d", "e", "f", "g"])
+    assert r.sink.process().name == "READY"
+    # a-f (three full batches) in one write and one sync; g, a partial batch, was never taken
+    assert faults.seen.count("sync") == 1 and faults.seen.count("write") == 1
+    c = r.sink.counters
+    assert (c.get("EventDrainSuccessCount"), c.get("BatchCompleteCount"), c.get("BatchUnderflowCount")) == (6, 3, 0)
+    assert r.channel.size() == 1 and r.channel._in_flight == 0
+    assert [line for v in r.files().values() for line in lines(v)] == bodies[:6]  # on disk already
+    r.drain()
+    assert faults.seen.count("sync") == 2
+    assert [line for v in r.files().values() for line in lines(v)] == bodies
+
+
+def test_a_group_stops_at_group_events(rigs, tmp_path: Path, monkeypatch) -> None:
+    from flumepy.sinks.hdfs import sink as sink_module
+
+    monkeypatch.setattr(sink_module, "GROUP_EVENTS", 4)
+    faults = Faults()
+    r = rig_for(rigs, tmp_path, ds(batchSize="2"), fs=LocalFlakyFileSystem(faults))
+    r.put([str(i) for i in range(10)])
+    r.sink.process()
+    assert r.sink.counters.get("EventDrainSuccessCount") == 4 and faults.seen.count("sync") == 1
+
+
+def test_a_failed_sync_rolls_back_every_batch_of_the_group_in_order(rigs, tmp_path: Path) -> None:
+    faults = Faults(left={"sync": 1})
+    r = rig_for(rigs, tmp_path, ds(batchSize="2", retryInterval="1"), fs=LocalFlakyFileSystem(faults))
+    bodies = r.put(["a", "b", "c", "d", "e", "f"])
+    with pytest.raises(EventDeliveryError, match="writing 6 events .*injected sync failure.*rolled back"):
+        r.sink.process()
+    assert r.channel.size() == 6 and r.channel._in_flight == 0
+    assert r.sink.counters.get("EventDrainSuccessCount") == 0 and r.sink.counters.get("EventWriteFail") == 1
+    with r.channel.transaction() as tx:  # back in the channel in their order
+        assert [e.body for e in tx.take_batch(10)] == bodies
+        tx.rollback()
+    r.drain()
+    r.clock.advance(1)
+    r.drain()
+    r.sink.stop()
+    files = r.files()
+    assert not any(n.endswith(".tmp") for n in files), files
+    assert set(line for v in files.values() for line in lines(v)) == set(bodies)
+
+
+def test_a_later_batch_that_cannot_be_written_leaves_the_earlier_ones_committed(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(batchSize="2", path="{out}/%Y"))
+    r.put(["a", "b"])
+    r.put(["c", "d"], stamp=False)
+    with pytest.raises(EventDeliveryError, match="no 'timestamp' header"):
+        r.sink.process()
+    assert r.sink.counters.get("EventDrainSuccessCount") == 2 and r.channel.size() == 2
+    assert [line for v in r.files().values() for line in lines(v)] == [b"a", b"b"]

@@ -161,3 +161,9 @@ class FlakyFileSystem(LocalFileSystem):
     def rename(self, src: str, dst: str) -> None:
         self.faults.check("rename", src)
         super().rename(src, dst)
+
+
+class LocalFlakyFileSystem(FlakyFileSystem):
+    """FlakyFileSystem whose calls cannot hang: the sink calls it on its own thread, as for local files."""
+
+    calls_can_hang = False
