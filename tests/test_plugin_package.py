@@ -101,7 +101,7 @@ def test_plugin_runs_flumepy_sink_contract(plugin: dict[str, Path], tmp_path: Pa
     passed = re.findall(r"^PASSED .*::TestJsonlSink::(test_\w+)", res.stdout, re.M)
     assert set(passed) >= {
         "test_delivers_every_event_in_order", "test_process_returns_backoff_on_empty_channel",
-        "test_failed_delivery_keeps_events_in_channel", "test_process_takes_at_most_batch_size_events",
+        "test_failed_delivery_keeps_events_in_channel", "test_each_transaction_takes_at_most_batch_size_events",
     }, res.stdout
     assert "test_lines_to_jsonl PASSED" in res.stdout or re.search(r"^PASSED .*test_lines_to_jsonl", res.stdout,
                                                                     re.M), res.stdout

@@ -26,15 +26,18 @@ has been flushed.  A sink with no way to fail (like ``null``) sets
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from flumepy.channels.memory import MemoryChannel
 from flumepy.core.component import Sink, Status
 from flumepy.core.context import Context
+from flumepy.core.event import Event
+from flumepy.core.transaction import Transaction
 from flumepy.testing.channel_contract import make_events, put_all
 
 
@@ -54,12 +57,51 @@ class SinkRig:
             put_all(self.channel, events[i:i + step])
         return [e.body for e in events]
 
+    def record_takes(self) -> list[int]:
+        """From now on, the number of events each transaction of the channel takes, in order."""
+        sizes: list[int] = []
+        make = self.channel.transaction
+
+        def transaction() -> Transaction:
+            sizes.append(0)
+            return _CountingTransaction(make(), sizes, len(sizes) - 1)  # type: ignore[return-value]
+
+        self.channel.transaction = transaction  # type: ignore[method-assign]
+        return sizes
+
     def run_until_backoff(self, max_calls: int = 1000) -> int:
         """Call process() until it reports BACKOFF; returns how many calls said READY."""
         for ready in range(max_calls):
             if self.sink.process() is Status.BACKOFF:
                 return ready
         raise AssertionError(f"sink {self.sink.name} never returned BACKOFF in {max_calls} calls")
+
+
+class _CountingTransaction:
+    """A channel transaction that adds the events it takes to ``sizes[index]``."""
+
+    def __init__(self, tx: Transaction, sizes: list[int], index: int) -> None:
+        self._tx, self._sizes, self._index = tx, sizes, index
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
+
+    def take_batch(self, max_events: int) -> Sequence[Event]:
+        got = self._tx.take_batch(max_events)
+        self._sizes[self._index] += len(got)
+        return got
+
+    def take(self) -> Event | None:
+        e = self._tx.take()
+        self._sizes[self._index] += e is not None
+        return e
+
+    def __enter__(self) -> _CountingTransaction:
+        self._tx.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._tx.__exit__(*exc)
 
 
 class SinkContract:
@@ -123,12 +165,18 @@ class SinkContract:
         if got is not None:
             assert got == bodies
 
-    def test_process_takes_at_most_batch_size_events(self, rig: SinkRig) -> None:
+    def test_each_transaction_takes_at_most_batch_size_events(self, rig: SinkRig) -> None:
+        """A transaction takes at most the batch size, and a full batch when the channel holds more.
+        One process() call may take and commit several transactions (the hdfs sink does on local files
+        when the channel holds a backlog); it commits what it took before it returns."""
         n = 2 * self.BATCH_SIZE + 1
         rig.put(n)
+        sizes = rig.record_takes()
         assert rig.sink.process() is Status.READY
-        assert rig.channel.size() == n - self.BATCH_SIZE
-        assert rig.sink.counters.get("EventDrainSuccessCount") == self.BATCH_SIZE
+        assert sizes and sizes[0] == self.BATCH_SIZE, f"events taken per transaction: {sizes}"
+        assert all(0 <= s <= self.BATCH_SIZE for s in sizes), f"events taken per transaction: {sizes}"
+        assert rig.channel.size() == n - sum(sizes)
+        assert rig.sink.counters.get("EventDrainSuccessCount") == sum(sizes)
 
     def test_process_returns_backoff_on_empty_channel(self, rig: SinkRig) -> None:
         assert rig.sink.process() is Status.BACKOFF

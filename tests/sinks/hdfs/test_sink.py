@@ -536,3 +536,37 @@ def test_a_later_batch_that_cannot_be_written_leaves_the_earlier_ones_committed(
         r.sink.process()
     assert r.sink.counters.get("EventDrainSuccessCount") == 2 and r.channel.size() == 2
     assert [line for v in r.files().values() for line in lines(v)] == [b"a", b"b"]
+
+
+def test_a_group_from_the_file_channel_commits_every_transaction_durably(tmp_path: Path) -> None:
+    from flumepy.channels.file.channel import FileChannel
+
+    def channel() -> FileChannel:
+        ch = FileChannel("c1")
+        ch.configure(Context({"checkpointDir": str(tmp_path / "cp"), "dataDirs": str(tmp_path / "data"),
+                              "minimumRequiredSpace": "0", "keep-alive": "0"}))
+        ch.TAKE_LINGER = 0.0  # type: ignore[misc]
+        ch.start()
+        return ch
+
+    ch = channel()
+    faults = Faults()
+    sink = HDFSEventSink("k1")
+    sink.configure(Context({"hdfs.path": str(tmp_path / "out"), **ds(batchSize="3")}, prefix="a1.sinks.k1."))
+    sink.filesystem = LocalFlakyFileSystem(faults)
+    sink.channel = ch
+    sink.start()
+    bodies = [b"e%d" % i for i in range(9)]
+    with ch.transaction() as tx:
+        tx.put_batch([Event(b) for b in bodies])
+    assert sink.process().name == "READY"
+    assert faults.seen.count("sync") == 1 and sink.counters.get("BatchCompleteCount") == 3
+    sink.stop()
+    ch.stop()
+    ch = channel()  # the three take commits were logged: nothing comes back after a restart
+    try:
+        assert ch.size() == 0
+    finally:
+        ch.stop()
+    out = [line for p in sorted((tmp_path / "out").iterdir()) for line in lines(p.read_bytes())]
+    assert out == bodies
