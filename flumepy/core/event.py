@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from itertools import chain, repeat
+from itertools import chain, groupby, repeat
 from operator import attrgetter
 from typing import Any, overload
 
@@ -162,6 +162,40 @@ class EventBatch(Sequence[Event]):
             makes.extend(m if type(m) is list else repeat(_no_headers if m is None else m, n))
             args.extend(repeat(None, n) if b._args is None else b._args)
         return EventBatch._columns(bodies, makes, args)
+
+    def header_values(self, name: str) -> list[str | None]:
+        """Header ``name`` of every event, in order (None where an event lacks it).
+
+        While the events are not made, a maker with a ``column(name, args)`` attribute gives the
+        values straight from its arguments (a Kafka batch's timestamps from its records), without
+        making an event or a headers dict; ``column`` returns None for a header it cannot give that
+        way.  Otherwise (or once the events exist, headers perhaps changed) each event's headers are read.
+        """
+        if self._events is None:
+            make = self._make
+            if make is None:
+                return [None] * len(self._bodies)
+            if type(make) is not list:
+                column = getattr(make, "column", None)
+                got = None if column is None else column(name, self._args)
+                if got is not None:
+                    return got  # type: ignore[no-any-return]
+            else:  # joined batches: one run per maker
+                out: list[str | None] = []
+                args = self._args
+                assert args is not None
+                i = 0
+                for m, run in groupby(make):
+                    j = i + sum(1 for _ in run)
+                    column = getattr(m, "column", None)
+                    got = None if column is None else column(name, args[i:j])
+                    if got is None:
+                        break
+                    out += got
+                    i = j
+                else:
+                    return out
+        return [e.headers.get(name) for e in self.events()]
 
     @property
     def plain(self) -> bool:

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from flumepy.core.component import PollableSource, Status
@@ -278,6 +279,7 @@ class KafkaSource(PollableSource):
             last = {k: m.offset() for k, m in dict(zip(zip(map(ck_msg.topic, msgs), parts), msgs)).items()}
         now = str(int(time.time() * 1000))  # for records without a usable timestamp
         make = partial(_record_headers, now, self._topic_header)
+        make.column = partial(_record_column, now)  # type: ignore[attr-defined]
         if self.settings["useFlumeEventFormat"] or self.header_map:
             try:
                 return [self._to_event(m, make) for m in msgs], last
@@ -422,6 +424,25 @@ def _record_headers(now: str, topic_header: str | None, m: Any) -> dict[str, str
     if key is not None:
         h["key"] = key.decode("utf-8", "replace")
     return h
+
+
+def _record_column(now: str, name: str, msgs: Sequence[Any]) -> list[str | None] | None:
+    """One header of many plain records at once, as ``_record_headers`` makes it; None for a header
+    this cannot give (the batch then makes its events).  The timestamp is the one a sink reads for
+    every event (SequenceFile keys)."""
+    if name != "timestamp":
+        return None
+    pairs = list(map(_TIMESTAMP, msgs))  # (type, ms)
+    stamps = list(map(_SECOND, pairs))
+    if all(map(_FIRST, pairs)) and (not stamps or min(stamps) >= 0):  # the usual case: C-level maps
+        text = {t: str(t) for t in set(stamps)}  # a batch holds few distinct milliseconds
+        return list(map(text.__getitem__, stamps))
+    return [str(ts) if tt and ts >= 0 else now for tt, ts in pairs]
+
+
+_TIMESTAMP = methodcaller("timestamp")
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
 
 
 class _BadRecord(Exception):

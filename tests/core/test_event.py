@@ -161,3 +161,45 @@ def test_home_free_releases_oldest_first_and_keeps_at_most_its_limit() -> None:
     assert first_refs[0]() is None  # freed with its batch, as without a HomeFree
     home.clear()
     assert len(home) == 0
+
+
+def _stamp_maker(made: list[int]) -> Callable[[int], dict[str, str]]:
+    """A LazyEvent maker over ints that counts the header dicts it makes and can give the
+    ``timestamp`` header as a column (``column``), as the Kafka source's maker does."""
+
+    def make(i: int) -> dict[str, str]:
+        made.append(i)
+        return {"timestamp": str(1000 + i), "n": str(i)}
+
+    make.column = lambda name, args: [str(1000 + i) for i in args] if name == "timestamp" else None  # type: ignore[attr-defined]
+    return make
+
+
+def test_header_values_come_from_the_makers_column_without_making_events() -> None:
+    made: list[int] = []
+    batch = EventBatch([b"a", b"b", b"c"], _stamp_maker(made), [0, 1, 2])
+    assert batch.header_values("timestamp") == ["1000", "1001", "1002"]
+    assert batch[1:].header_values("timestamp") == ["1001", "1002"]  # type: ignore[attr-defined]
+    assert made == [] and batch.bodies() == [b"a", b"b", b"c"]
+    assert batch.header_values("n") == ["0", "1", "2"]  # not a column: the events are made
+    assert made == [0, 1, 2]
+
+
+def test_header_values_follow_changes_once_the_events_exist() -> None:
+    batch = EventBatch([b"a", b"b"], _stamp_maker([]), [0, 1])
+    batch[0].headers["timestamp"] = "7"
+    del batch[1].headers["timestamp"]
+    assert batch.header_values("timestamp") == ["7", None]
+    assert EventBatch([b"x", b"y"]).header_values("timestamp") == [None, None]  # plain: no headers
+
+
+def test_header_values_of_joined_batches_run_by_run() -> None:
+    made: list[int] = []
+    first = EventBatch([b"a", b"b"], _stamp_maker(made), [0, 1])
+    second = EventBatch([b"c"], _stamp_maker(made), [5])
+    joined = EventBatch.join([first, second])
+    assert joined is not None and joined.header_values("timestamp") == ["1000", "1001", "1005"]
+    assert made == []
+    with_plain = EventBatch.join([first, EventBatch([b"p"])])  # a part without a column: events made
+    assert with_plain is not None and with_plain.header_values("timestamp") == ["1000", "1001", None]
+    assert made == [0, 1]

@@ -199,3 +199,38 @@ def test_offsets_wait_for_the_commit_interval_but_go_out_once_the_source_is_idle
         # Within the hour-long interval only an idle poll can send offset 5.
         wait_until(lambda: src.counters.values["KafkaEmptyCount"] > 0 and committed(kafka_broker, topic, group) == [5],
                    timeout=15, what="offset 5 committed by the idle poll")
+
+
+def test_the_timestamp_column_matches_the_headers_made_one_by_one() -> None:
+    """What a SequenceFile sink reads without making events equals each event's timestamp header,
+    records without a usable timestamp included (they get the batch's read time)."""
+    from confluent_kafka import Message
+
+    from flumepy.sources.kafka import _record_column, _record_headers
+
+    usable = [Message(topic="t", partition=0, offset=i, value=b"v", timestamp=(1, 1700000000000 + i // 2))
+              for i in range(5)]
+    odd = [Message(topic="t", partition=0, offset=9, value=b"v", timestamp=(0, 0)),
+           Message(topic="t", partition=0, offset=10, value=b"v", timestamp=(2, -1))]
+    for msgs in (usable, usable + odd):
+        column = _record_column("42", "timestamp", msgs)
+        assert column == [_record_headers("42", None, m)["timestamp"] for m in msgs]
+    assert column[-2:] == ["42", "42"]
+    assert _record_column("42", "offset", usable) is None  # not a column: the sink makes the events
+
+
+def test_sequence_file_keys_are_the_records_timestamps(kafka_broker, tmp_path: Path) -> None:
+    from tests.sinks.hdfs.seqread import parse
+
+    topic = kafka_broker.create_topic(unique("src"), partitions=1)
+    values = [b"rec-%d" % i for i in range(50)]
+    kafka_broker.produce(topic, values, partition=0)
+    out = tmp_path / "out"
+    sink = (f"a1.sinks.k1.type = hdfs\na1.sinks.k1.hdfs.path = {out}\na1.sinks.k1.hdfs.rollCount = 0\n"
+            "a1.sinks.k1.hdfs.rollSize = 0\na1.sinks.k1.hdfs.rollInterval = 0\na1.sinks.k1.hdfs.batchSize = 20\n")
+    with run_pipeline(_source_conf(kafka_broker, topic, unique("g"), sink=sink), "a1") as p:
+        wait_until(lambda: p.sink("k1").counters.get("EventDrainSuccessCount") == 50, 30, what="50 events")
+    records = [r for f in sorted(out.iterdir()) for r in parse(f.read_bytes()).records]
+    stamps = {m.value(): m.timestamp()[1] for m in kafka_broker.consume(topic, 50)}
+    assert [v for _, v in records] == values
+    assert [k for k, _ in records] == [stamps[v] for v in values]

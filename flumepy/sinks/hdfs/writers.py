@@ -62,8 +62,11 @@ class _SeqWriter(FileWriter):
         self._w = w
 
     def append(self, events: Sequence[Event], now_ms: int) -> None:
-        if type(events) is EventBatch and events.plain:  # bodies only, no event objects
-            self._w.append_columns(now_ms, events.bodies())
+        if type(events) is EventBatch:  # no event objects when the batch can give the timestamps
+            if events.plain:
+                self._w.append_columns(now_ms, events.bodies())
+            else:
+                self._w.append_columns(_keys(events.header_values("timestamp"), now_ms), events.bodies())
             return
         # no headers at all (e.g. exec, netcat): every key is the sink's clock
         keys = [_timestamp(e, now_ms) for e in events] if any(map(_headers, events)) else now_ms
@@ -84,7 +87,20 @@ _headers = attrgetter("headers")
 
 def _timestamp(e: Event, now_ms: int) -> int:
     headers = e.headers
-    ts = headers.get("timestamp") if headers else None
+    return _key(headers.get("timestamp") if headers else None, now_ms)
+
+
+def _keys(values: list[str | None], now_ms: int) -> list[int]:
+    """SequenceFile keys of a batch's timestamp headers (each distinct value converted once)."""
+    try:
+        ints = {v: int(v) for v in set(values)}  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # a missing or unusable timestamp: the sink's clock for that one
+        return [_key(v, now_ms) for v in values]
+    return list(map(ints.__getitem__, values))
+
+
+def _key(ts: str | None, now_ms: int) -> int:
+    """A SequenceFile key: the timestamp header, or the sink's clock without a usable one."""
     if ts is None:
         return now_ms
     try:
