@@ -55,7 +55,7 @@ from typing import Any
 from flumepy.core.component import Sink, Status
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import EventDeliveryError
-from flumepy.core.event import Event
+from flumepy.core.event import Event, EventBatch
 from flumepy.core.transaction import Transaction, TxState
 from flumepy.fs import FileSystem, filesystem_for
 from flumepy.sinks.hdfs.bucket import BucketContext, BucketWriter, PendingClose, join_path
@@ -553,8 +553,10 @@ class HDFSEventSink(Sink):
         needs_time = path_t.needs_time or prefix_t.needs_time
         local, rnd = s["hdfs.useLocalTimeStamp"], s["hdfs.round"]
         now_ms = int(now * 1000)
-        groups: dict[str, tuple[str, str, list[Event]]] = {}
         tz, host = self.tz, self._host
+        if needs_time and not any(kind == "hdr" for t in (path_t, prefix_t) for kind, _ in t.parts):
+            return self._resolve_by_time(events, now_ms)
+        groups: dict[str, tuple[str, str, list[Event]]] = {}
         for e in events:
             ts: int | None = None
             if needs_time:
@@ -578,6 +580,54 @@ class HDFSEventSink(Sink):
             d = path_t.render(headers, ts, tz, host)
             p = prefix_t.render(headers, ts, tz, host)
             key = join_path(d, p)
+            g = groups.get(key)
+            if g is None:
+                groups[key] = (d, p, [e])
+            else:
+                g[2].append(e)
+        return groups
+
+    def _resolve_by_time(self, events: Sequence[Event], now_ms: int
+                         ) -> Mapping[str, tuple[str, str, Sequence[Event]]]:
+        """``_resolve`` for templates without header escapes: the bucket depends on the timestamp
+        alone, so each distinct timestamp is rendered once, and the timestamps of a batch that can
+        give them as a column (a Kafka batch) are read without making its events.  A batch that
+        falls in one bucket (the usual case) is passed on whole."""
+        path_t, prefix_t, tz, host = self._root_template, self.prefix_template, self.tz, self._host
+        s = self.settings
+        if s["hdfs.useLocalTimeStamp"]:
+            values: Sequence[str | None] = [str(now_ms)]
+            index: Sequence[str | None] = [values[0]] * len(events)
+        else:
+            if type(events) is EventBatch:
+                index = events.header_values("timestamp")
+            else:
+                index = [e.headers.get("timestamp") if e.headers else None for e in events]
+            values = list(dict.fromkeys(index))
+        keys: dict[str | None, tuple[str, str, str]] = {}
+        for raw in values:
+            if raw is None:
+                raise EventDeliveryError(
+                    f"an event has no 'timestamp' header, which the time escapes in hdfs.path/"
+                    f"hdfs.filePrefix ({self.url!r}) need; add a timestamp interceptor to the source "
+                    f"(interceptors = ts, interceptors.ts.type = timestamp) or set "
+                    f"{self._full_prefix}hdfs.useLocalTimeStamp = true")
+            try:
+                ts = int(raw)
+            except ValueError:
+                raise EventDeliveryError(f"the 'timestamp' header {raw!r} is not epoch milliseconds") from None
+            if s["hdfs.round"]:
+                ts = round_down(ts, s["hdfs.roundUnit"], s["hdfs.roundValue"], tz)
+            d = path_t.render({}, ts, tz, host)
+            p = prefix_t.render({}, ts, tz, host)
+            keys[raw] = (join_path(d, p), d, p)
+        buckets = set(keys.values())
+        if len(buckets) == 1:
+            key, d, p = buckets.pop()
+            return {key: (d, p, events)}
+        groups: dict[str, tuple[str, str, list[Event]]] = {}
+        for e, raw in zip(events, index):
+            key, d, p = keys[raw]
             g = groups.get(key)
             if g is None:
                 groups[key] = (d, p, [e])

@@ -570,3 +570,44 @@ def test_a_group_from_the_file_channel_commits_every_transaction_durably(tmp_pat
         ch.stop()
     out = [line for p in sorted((tmp_path / "out").iterdir()) for line in lines(p.read_bytes())]
     assert out == bodies
+
+
+# -- buckets by time alone ---------------------------------------------------------------------------
+def test_time_buckets_keep_each_buckets_order_when_a_batch_spans_two(rigs, tmp_path: Path) -> None:
+    r = rig_for(rigs, tmp_path, ds(path="{out}/%H", timeZone="UTC"))
+    r.put_events([Event(b"a", {"timestamp": str(MS)}), Event(b"b", {"timestamp": str(MS + 3600_000)}),
+                  Event(b"c", {"timestamp": str(MS + 1)})])
+    r.drain()
+    r.sink.stop()
+    assert {k.split("/")[0]: lines(v) for k, v in r.files().items()} == {"22": [b"a", b"c"], "23": [b"b"]}
+
+
+def test_time_buckets_read_a_batchs_timestamp_column_without_making_events(rigs, tmp_path: Path) -> None:
+    made: list[int] = []
+
+    def make(i: int) -> dict[str, str]:
+        made.append(i)
+        return {"timestamp": str(MS + i)}
+
+    make.column = lambda name, args: [str(MS + i) for i in args] if name == "timestamp" else None  # type: ignore[attr-defined]
+    r = rig_for(rigs, tmp_path, ds(path="{out}/%Y%m%d/%H", timeZone="UTC"))
+    r.put_events(EventBatch([b"x", b"y"], make, [0, 1]))  # type: ignore[arg-type]
+    r.drain()
+    r.sink.stop()
+    assert made == []
+    assert r.files() == {f"20231114/22/FlumeData.{MS + 1}": b"x\ny\n"}
+    bad = rig_for(rigs, tmp_path / "bad", ds(path="{out}/%H", timeZone="UTC"))
+    bad.put(["z"], {"timestamp": "yesterday"}, stamp=False)
+    with pytest.raises(EventDeliveryError, match="'timestamp' header 'yesterday' is not epoch milliseconds"):
+        bad.sink.process()
+    assert bad.channel.size() == 1
+
+
+def test_a_host_escape_alone_needs_no_timestamp(rigs, tmp_path: Path) -> None:
+    import socket
+
+    r = rig_for(rigs, tmp_path, ds(path="{out}/%[localhost]"))
+    r.put(["a"], stamp=False)
+    r.drain()
+    r.sink.stop()
+    assert list(r.files()) == [f"{socket.gethostname()}/FlumeData.{MS + 1}"]
