@@ -4,6 +4,7 @@
     python benchmarks/kafka_source.py                           # starts a Tansu broker (tests' fixture code)
     python benchmarks/kafka_source.py --bootstrap host:9092     # an existing broker
     python benchmarks/kafka_source.py --events 500000 --repeats 3
+    python benchmarks/kafka_source.py --more                    # + hdfs SequenceFile and a dated path
 
 The topic (4 partitions) gets N 100-byte records once. ``raw`` reads all of them with a bare
 confluent-kafka consumer (partitions assigned, no group, ``consume(1000)`` loop, bodies touched) with
@@ -94,8 +95,10 @@ def pipeline(bootstrap: str, topic: str, events: int, sink: str, workdir: str, s
         sink_conf = "a.sinks.k.type = null\na.sinks.k.batchSize = 1000\n"
     else:
         out = Path(workdir) / f"hdfs-{uuid.uuid4().hex[:8]}"
-        sink_conf = (f"a.sinks.k.type = hdfs\na.sinks.k.hdfs.path = {out.as_uri()}\n"
-                     "a.sinks.k.hdfs.fileType = DataStream\n"
+        dated = "/%Y-%m-%d/%H" if sink == "hdfs-dated" else ""
+        file_type = "SequenceFile" if sink == "hdfs-seq" else "DataStream"
+        sink_conf = (f"a.sinks.k.type = hdfs\na.sinks.k.hdfs.path = {out.as_uri()}{dated}\n"
+                     f"a.sinks.k.hdfs.fileType = {file_type}\n"
                      "a.sinks.k.hdfs.batchSize = 1000\na.sinks.k.hdfs.rollInterval = 0\na.sinks.k.hdfs.rollCount = 0\n"
                      "a.sinks.k.hdfs.rollSize = 0\n")
     conf = f"""
@@ -135,6 +138,8 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--source-type", default="kafka", help="source type or class (to compare an older version)")
+    ap.add_argument("--more", action="store_true", help="also hdfs with SequenceFile (Flume's default fileType) "
+                    "and with time escapes in the path (/%%Y-%%m-%%d/%%H)")
     args = ap.parse_args()
     tune_runtime()  # GC and GIL switch interval as `flumepy agent` sets them
     broker = None
@@ -152,19 +157,24 @@ def main() -> None:
         # under the same broker conditions (Tansu's speed drifts between minutes).
         names = ["raw confluent-kafka consume", "raw consume + Event(body)", "kafka -> memory -> null",
                  "kafka -> memory -> hdfs"]
+        rows = [(names[2], "null"), (names[3], "hdfs")]
+        if args.more:
+            rows += [("kafka -> memory -> hdfs SequenceFile", "hdfs-seq"),
+                     ("kafka -> memory -> hdfs /%Y-%m-%d/%H", "hdfs-dated")]
+            names += [name for name, _ in rows[2:]]
         rates: dict[str, list[float]] = {n: [] for n in names}
         for _ in range(args.repeats):
             rates[names[0]].append(raw(bootstrap, topic, args.events))
             rates[names[1]].append(raw(bootstrap, topic, args.events, build=True))
-            for name, sink in ((names[2], "null"), (names[3], "hdfs")):
+            for name, sink in rows:
                 rates[name].append(pipeline(bootstrap, topic, args.events, sink, workdir, args.source_type))
         base = rates[names[0]]
         print(f"{args.events} records of 100 bytes, 4 partitions, {args.repeats} rounds; events/s and ratio to "
               "the raw run of the same round: medians (min-max)")
-        print(f"{'path':32} {'events/s':>12} {'ratio':>7} {'ratio range':>13}")
+        print(f"{'path':38} {'events/s':>12} {'ratio':>7} {'ratio range':>13}")
         for name in names:
             ratios = [r / b for r, b in zip(rates[name], base)]
-            print(f"{name:32} {statistics.median(rates[name]):12,.0f} {statistics.median(ratios):7.0%} "
+            print(f"{name:38} {statistics.median(rates[name]):12,.0f} {statistics.median(ratios):7.0%} "
                   f"{min(ratios):6.0%}-{max(ratios):.0%}")
     finally:
         if broker is not None:
