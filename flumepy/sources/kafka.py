@@ -279,7 +279,7 @@ class KafkaSource(PollableSource):
             last = {k: m.offset() for k, m in dict(zip(zip(map(ck_msg.topic, msgs), parts), msgs)).items()}
         now = str(int(time.time() * 1000))  # for records without a usable timestamp
         make = partial(_record_headers, now, self._topic_header)
-        make.column = partial(_record_column, now)  # type: ignore[attr-defined]
+        make.column = partial(_record_column, now, self._topic_header)  # type: ignore[attr-defined]
         if self.settings["useFlumeEventFormat"] or self.header_map:
             try:
                 return [self._to_event(m, make) for m in msgs], last
@@ -426,10 +426,17 @@ def _record_headers(now: str, topic_header: str | None, m: Any) -> dict[str, str
     return h
 
 
-def _record_column(now: str, name: str, msgs: Sequence[Any]) -> list[str | None] | None:
+def _record_column(now: str, topic_header: str | None, name: str, msgs: Sequence[Any]) -> list[str | None] | None:
     """One header of many plain records at once, as ``_record_headers`` makes it; None for a header
-    this cannot give (the batch then makes its events).  The timestamp is the one a sink reads for
-    every event (SequenceFile keys)."""
+    this cannot give (the batch then makes its events).  These are the ones sinks read for every
+    event: the timestamp (SequenceFile keys, time escapes), the topic and partition (path escapes)."""
+    # the precedence of _record_headers: key, offset, partition, then the topic header, then timestamp
+    if name == "partition":
+        return list(map(str, map(_PARTITION, msgs)))
+    if name in ("key", "offset"):
+        return None
+    if name == topic_header:
+        return list(map(_TOPIC, msgs))
     if name != "timestamp":
         return None
     pairs = list(map(_TIMESTAMP, msgs))  # (type, ms)
@@ -441,6 +448,8 @@ def _record_column(now: str, name: str, msgs: Sequence[Any]) -> list[str | None]
 
 
 _TIMESTAMP = methodcaller("timestamp")
+_TOPIC = methodcaller("topic")
+_PARTITION = methodcaller("partition")
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
 

@@ -213,10 +213,18 @@ def test_the_timestamp_column_matches_the_headers_made_one_by_one() -> None:
     odd = [Message(topic="t", partition=0, offset=9, value=b"v", timestamp=(0, 0)),
            Message(topic="t", partition=0, offset=10, value=b"v", timestamp=(2, -1))]
     for msgs in (usable, usable + odd):
-        column = _record_column("42", "timestamp", msgs)
+        column = _record_column("42", None, "timestamp", msgs)
         assert column == [_record_headers("42", None, m)["timestamp"] for m in msgs]
     assert column[-2:] == ["42", "42"]
-    assert _record_column("42", "offset", usable) is None  # not a column: the sink makes the events
+    assert _record_column("42", None, "offset", usable) is None  # not a column: the sink makes the events
+    mixed = [Message(topic=t, partition=p, offset=1, value=b"v", timestamp=(1, 5)) for t, p in (("a", 0), ("b", 3))]
+    for topic_header in ("topic", "where", "partition", "timestamp", None):
+        for name in ("topic", "where", "partition", "timestamp"):
+            column = _record_column("42", topic_header, name, mixed)
+            made = [_record_headers("42", topic_header, m).get(name) for m in mixed]
+            assert column is None or column == made, (topic_header, name)
+    assert _record_column("42", "topic", "topic", mixed) == ["a", "b"]
+    assert _record_column("42", "topic", "partition", mixed) == ["0", "3"]
 
 
 def test_sequence_file_keys_are_the_records_timestamps(kafka_broker, tmp_path: Path) -> None:

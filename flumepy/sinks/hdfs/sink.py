@@ -550,36 +550,35 @@ class HDFSEventSink(Sink):
             p = prefix_t.render({}, None, None, self._host)
             return {join_path(d, p): (d, p, events)}
         s = self.settings
-        needs_time = path_t.needs_time or prefix_t.needs_time
-        local, rnd = s["hdfs.useLocalTimeStamp"], s["hdfs.round"]
-        now_ms = int(now * 1000)
         tz, host = self.tz, self._host
-        if needs_time and not any(kind == "hdr" for t in (path_t, prefix_t) for kind, _ in t.parts):
-            return self._resolve_by_time(events, now_ms)
-        groups: dict[str, tuple[str, str, list[Event]]] = {}
-        for e in events:
+        needs_time = path_t.needs_time or prefix_t.needs_time
+        local = s["hdfs.useLocalTimeStamp"]
+        now_ms = int(now * 1000)
+        # The bucket depends on the timestamp and the headers the escapes name, nothing else: read
+        # those as columns (a Kafka batch gives them without making events) and render each distinct
+        # combination once.  A batch that falls in one bucket (the usual case) is passed on whole.
+        names = list(dict.fromkeys(v for t in (path_t, prefix_t) for kind, v in t.parts if kind == "hdr"))
+        wanted = (["timestamp"] if needs_time and not local else []) + names
+        columns = [_header_column(events, name) for name in wanted]
+        index: Sequence[tuple[str | None, ...]] = list(zip(*columns)) if columns else [()] * len(events)
+        keys: dict[tuple[str | None, ...], tuple[str, str, str]] = {}
+        for values in dict.fromkeys(index):
             ts: int | None = None
             if needs_time:
-                if local:
-                    ts = now_ms
-                else:
-                    raw = e.headers.get("timestamp") if e.headers else None
-                    if raw is None:
-                        raise EventDeliveryError(
-                            f"an event has no 'timestamp' header, which the time escapes in hdfs.path/"
-                            f"hdfs.filePrefix ({self.url!r}) need; add a timestamp interceptor to the source "
-                            f"(interceptors = ts, interceptors.ts.type = timestamp) or set "
-                            f"{self._full_prefix}hdfs.useLocalTimeStamp = true")
-                    try:
-                        ts = int(raw)
-                    except ValueError:
-                        raise EventDeliveryError(f"the 'timestamp' header {raw!r} is not epoch milliseconds") from None
-                if rnd:
+                ts = now_ms if local else self._timestamp_of(values[0])
+                if s["hdfs.round"]:
                     ts = round_down(ts, s["hdfs.roundUnit"], s["hdfs.roundValue"], tz)
-            headers = e.headers or {}
+            headers = {n: v for n, v in zip(names, values[len(values) - len(names):]) if v is not None}
             d = path_t.render(headers, ts, tz, host)
             p = prefix_t.render(headers, ts, tz, host)
-            key = join_path(d, p)
+            keys[values] = (join_path(d, p), d, p)
+        buckets = set(keys.values())
+        if len(buckets) == 1:
+            key, d, p = buckets.pop()
+            return {key: (d, p, events)}
+        groups: dict[str, tuple[str, str, list[Event]]] = {}
+        for e, values in zip(events, index):
+            key, d, p = keys[values]
             g = groups.get(key)
             if g is None:
                 groups[key] = (d, p, [e])
@@ -587,53 +586,17 @@ class HDFSEventSink(Sink):
                 g[2].append(e)
         return groups
 
-    def _resolve_by_time(self, events: Sequence[Event], now_ms: int
-                         ) -> Mapping[str, tuple[str, str, Sequence[Event]]]:
-        """``_resolve`` for templates without header escapes: the bucket depends on the timestamp
-        alone, so each distinct timestamp is rendered once, and the timestamps of a batch that can
-        give them as a column (a Kafka batch) are read without making its events.  A batch that
-        falls in one bucket (the usual case) is passed on whole."""
-        path_t, prefix_t, tz, host = self._root_template, self.prefix_template, self.tz, self._host
-        s = self.settings
-        if s["hdfs.useLocalTimeStamp"]:
-            values: Sequence[str | None] = [str(now_ms)]
-            index: Sequence[str | None] = [values[0]] * len(events)
-        else:
-            if type(events) is EventBatch:
-                index = events.header_values("timestamp")
-            else:
-                index = [e.headers.get("timestamp") if e.headers else None for e in events]
-            values = list(dict.fromkeys(index))
-        keys: dict[str | None, tuple[str, str, str]] = {}
-        for raw in values:
-            if raw is None:
-                raise EventDeliveryError(
-                    f"an event has no 'timestamp' header, which the time escapes in hdfs.path/"
-                    f"hdfs.filePrefix ({self.url!r}) need; add a timestamp interceptor to the source "
-                    f"(interceptors = ts, interceptors.ts.type = timestamp) or set "
-                    f"{self._full_prefix}hdfs.useLocalTimeStamp = true")
-            try:
-                ts = int(raw)
-            except ValueError:
-                raise EventDeliveryError(f"the 'timestamp' header {raw!r} is not epoch milliseconds") from None
-            if s["hdfs.round"]:
-                ts = round_down(ts, s["hdfs.roundUnit"], s["hdfs.roundValue"], tz)
-            d = path_t.render({}, ts, tz, host)
-            p = prefix_t.render({}, ts, tz, host)
-            keys[raw] = (join_path(d, p), d, p)
-        buckets = set(keys.values())
-        if len(buckets) == 1:
-            key, d, p = buckets.pop()
-            return {key: (d, p, events)}
-        groups: dict[str, tuple[str, str, list[Event]]] = {}
-        for e, raw in zip(events, index):
-            key, d, p = keys[raw]
-            g = groups.get(key)
-            if g is None:
-                groups[key] = (d, p, [e])
-            else:
-                g[2].append(e)
-        return groups
+    def _timestamp_of(self, raw: str | None) -> int:
+        if raw is None:
+            raise EventDeliveryError(
+                f"an event has no 'timestamp' header, which the time escapes in hdfs.path/"
+                f"hdfs.filePrefix ({self.url!r}) need; add a timestamp interceptor to the source "
+                f"(interceptors = ts, interceptors.ts.type = timestamp) or set "
+                f"{self._full_prefix}hdfs.useLocalTimeStamp = true")
+        try:
+            return int(raw)
+        except ValueError:
+            raise EventDeliveryError(f"the 'timestamp' header {raw!r} is not epoch milliseconds") from None
 
     def _write(self, events: Sequence[Event]) -> None:
         """Encode, write and sync a batch, waiting for it (channels without overlapping takes)."""
@@ -739,6 +702,13 @@ class HDFSEventSink(Sink):
         log.warning("hdfs sink %s: renamed %s, left open by an earlier crash, to %s", self.name, fs.url(in_use),
                     fs.url(final))
         return True
+
+
+def _header_column(events: Sequence[Event], name: str) -> list[str | None]:
+    """Header ``name`` of every event (None where missing); a batch that can gives it as a column."""
+    if type(events) is EventBatch:
+        return events.header_values(name)
+    return [e.headers.get(name) if e.headers else None for e in events]
 
 
 def _zone(ctx: Context, name: str) -> tzinfo | None:

@@ -611,3 +611,31 @@ def test_a_host_escape_alone_needs_no_timestamp(rigs, tmp_path: Path) -> None:
     r.drain()
     r.sink.stop()
     assert list(r.files()) == [f"{socket.gethostname()}/FlumeData.{MS + 1}"]
+
+
+def test_header_and_time_escapes_read_columns_and_group_each_combination(rigs, tmp_path: Path) -> None:
+    made: list[int] = []
+    rows = [("web", MS), ("db", MS), ("web", MS + 3600_000), ("web", MS + 5)]
+
+    def make(i: int) -> dict[str, str]:
+        made.append(i)
+        return {"topic": rows[i][0], "timestamp": str(rows[i][1])}
+
+    def column(name: str, args: list[int]) -> list[str | None] | None:
+        if name == "topic":
+            return [rows[i][0] for i in args]
+        return [str(rows[i][1]) for i in args] if name == "timestamp" else None
+
+    make.column = column  # type: ignore[attr-defined]
+    r = rig_for(rigs, tmp_path, ds(path="{out}/%{topic}/%H", filePrefix="x", timeZone="UTC"))
+    r.put_events(EventBatch([b"a", b"b", b"c", b"d"], make, [0, 1, 2, 3]))  # type: ignore[arg-type]
+    r.drain()
+    r.sink.stop()
+    got = {k.rsplit(".", 1)[0]: lines(v) for k, v in r.files().items()}
+    assert got == {"web/22/x": [b"a", b"d"], "db/22/x": [b"b"], "web/23/x": [b"c"]}
+    assert made == []  # split into three buckets, yet no headers dict was made
+    host = rig_for(rigs, tmp_path / "h", ds(path="{out}/%{host}", timeZone="UTC"))
+    host.put(["h"], {"host": "n1"})  # a list of events: their headers, read as a column
+    host.drain()
+    host.sink.stop()
+    assert list(host.files()) == [f"n1/FlumeData.{MS + 1}"]
