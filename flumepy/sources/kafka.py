@@ -279,7 +279,6 @@ class KafkaSource(PollableSource):
             last = {k: m.offset() for k, m in dict(zip(zip(map(ck_msg.topic, msgs), parts), msgs)).items()}
         now = str(int(time.time() * 1000))  # for records without a usable timestamp
         make = partial(_record_headers, now, self._topic_header)
-        make.column = partial(_record_column, now, self._topic_header)  # type: ignore[attr-defined]
         if self.settings["useFlumeEventFormat"] or self.header_map:
             try:
                 return [self._to_event(m, make) for m in msgs], last
@@ -289,6 +288,7 @@ class KafkaSource(PollableSource):
         if not all(bodies):  # a record without a value (None) gets an empty body
             bodies = [b or b"" for b in bodies]
         self._home.keep(bodies, msgs)  # freed on this thread once the sinks are done with them
+        make.column = partial(_record_column, now, self._topic_header)  # type: ignore[attr-defined]
         return EventBatch(bodies, make, msgs), last
 
     def _first(self, msgs: list[Any]) -> dict[tuple[str, int], int]:

@@ -44,7 +44,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures import wait as futures_wait
@@ -55,7 +55,7 @@ from typing import Any
 from flumepy.core.component import Sink, Status
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import EventDeliveryError
-from flumepy.core.event import Event, EventBatch
+from flumepy.core.event import Event, header_values_of
 from flumepy.core.transaction import Transaction, TxState
 from flumepy.fs import FileSystem, filesystem_for
 from flumepy.sinks.hdfs.bucket import BucketContext, BucketWriter, PendingClose, join_path
@@ -372,19 +372,12 @@ class HDFSEventSink(Sink):
             if n < size or total + size > limit or ch.size() < size:
                 break
         if group:
-            bucket: BucketWriter | None = None
             try:
-                for bucket in touched:
-                    io = bucket.flush_io()
-                    if io is not None:
-                        io()
-                bucket = None
+                self._flush(touched)
             except BaseException as e:
                 c["EventWriteFail"] += 1
                 for tx, _ in reversed(group):
                     _end(tx, commit=False)
-                if bucket is not None:
-                    self._drop_bucket(bucket)
                 raise self._delivery_error(total, e) from e
             for tx, n in group:
                 self._committed(tx, n)
@@ -559,7 +552,7 @@ class HDFSEventSink(Sink):
         # combination once.  A batch that falls in one bucket (the usual case) is passed on whole.
         names = list(dict.fromkeys(v for t in (path_t, prefix_t) for kind, v in t.parts if kind == "hdr"))
         wanted = (["timestamp"] if needs_time and not local else []) + names
-        columns = [_header_column(events, name) for name in wanted]
+        columns = [header_values_of(events, name) for name in wanted]
         index: Sequence[tuple[str | None, ...]] = list(zip(*columns)) if columns else [()] * len(events)
         keys: dict[tuple[str | None, ...], tuple[str, str, str]] = {}
         for values in dict.fromkeys(index):
@@ -600,17 +593,25 @@ class HDFSEventSink(Sink):
 
     def _write(self, events: Sequence[Event]) -> None:
         """Encode, write and sync a batch, waiting for it (channels without overlapping takes)."""
-        bucket: BucketWriter | None = None
         try:
-            for bucket, io in self._encode(events):
-                self._call(io, bucket.writing())
-            bucket = None
+            self._flush(self._append(events))
         except Exception as e:
-            if bucket is not None:
-                self._drop_bucket(bucket)
             if isinstance(e, EventDeliveryError):
                 raise
             raise self._delivery_error(len(events), e) from e
+
+    def _flush(self, buckets: Iterable[BucketWriter]) -> None:
+        """Write and sync what ``buckets`` were given since their last flush, in order, waiting for
+        each; a bucket whose write failed is closed and forgotten, and the error raised."""
+        for bucket in buckets:
+            io = bucket.flush_io()
+            if io is None:
+                continue
+            try:
+                self._call(io, bucket.writing())
+            except Exception:
+                self._drop_bucket(bucket)
+                raise
 
     def _encode(self, events: Sequence[Event]) -> list[tuple[BucketWriter, Callable[[], None]]]:
         """Append a batch to its buckets (opening and rolling files as needed); the writes that make
@@ -702,13 +703,6 @@ class HDFSEventSink(Sink):
         log.warning("hdfs sink %s: renamed %s, left open by an earlier crash, to %s", self.name, fs.url(in_use),
                     fs.url(final))
         return True
-
-
-def _header_column(events: Sequence[Event], name: str) -> list[str | None]:
-    """Header ``name`` of every event (None where missing); a batch that can gives it as a column."""
-    if type(events) is EventBatch:
-        return events.header_values(name)
-    return [e.headers.get(name) if e.headers else None for e in events]
 
 
 def _zone(ctx: Context, name: str) -> tzinfo | None:

@@ -21,7 +21,7 @@ from operator import attrgetter
 from typing import Any
 
 from flumepy.core.component import EventSerializer
-from flumepy.core.event import Event, EventBatch, bodies_of
+from flumepy.core.event import Event, EventBatch, bodies_of, header_values_of
 from flumepy.formats.codecs import Codec
 from flumepy.formats.sequencefile import BYTES_WRITABLE, TEXT, SequenceFileWriter
 
@@ -62,14 +62,10 @@ class _SeqWriter(FileWriter):
         self._w = w
 
     def append(self, events: Sequence[Event], now_ms: int) -> None:
-        if type(events) is EventBatch:  # no event objects when the batch can give the timestamps
-            if events.plain:
-                self._w.append_columns(now_ms, events.bodies())
-            else:
-                self._w.append_columns(_keys(events.header_values("timestamp"), now_ms), events.bodies())
-            return
-        # no headers at all (e.g. exec, netcat): every key is the sink's clock
-        keys = [_timestamp(e, now_ms) for e in events] if any(map(_headers, events)) else now_ms
+        # no headers at all (e.g. exec, netcat): every key is the sink's clock; a batch that can gives
+        # its timestamps as a column (no event objects)
+        plain = events.plain if type(events) is EventBatch else not any(map(_headers, events))
+        keys = now_ms if plain else _keys(header_values_of(events, "timestamp"), now_ms)
         self._w.append_columns(keys, bodies_of(events))
 
     def flush(self) -> None:
@@ -83,11 +79,6 @@ class _SeqWriter(FileWriter):
 
 
 _headers = attrgetter("headers")
-
-
-def _timestamp(e: Event, now_ms: int) -> int:
-    headers = e.headers
-    return _key(headers.get("timestamp") if headers else None, now_ms)
 
 
 def _keys(values: list[str | None], now_ms: int) -> list[int]:
