@@ -5,6 +5,7 @@
     python benchmarks/kafka_source.py --bootstrap host:9092     # an existing broker
     python benchmarks/kafka_source.py --events 500000 --repeats 3
     python benchmarks/kafka_source.py --more                    # + hdfs SequenceFile and a dated path
+    python benchmarks/kafka_source.py --hdfs                    # + a real HDFS (tests' fixture) over hdfs://
 
 The topic (4 partitions) gets N 100-byte records once. ``raw`` reads all of them with a bare
 confluent-kafka consumer (partitions assigned, no group, ``consume(1000)`` loop, bodies touched) with
@@ -14,7 +15,8 @@ pipeline runs alike).
 ``raw + Event`` is the same loop building one bare ``Event(body)`` per record: the least Python work
 any source must do, shown as the floor of what a pipeline can reach.
 The pipeline rows run the real Agent in-process, kafka source (fresh group, earliest) -> memory
-channel -> null or hdfs (DataStream to a local directory).  Every row is timed in steady state, from
+channel -> null or hdfs (DataStream to a local directory; with ``--hdfs`` also to a single-node HDFS
+started on this machine, NameNode + DataNode, written over ``hdfs://``).  Every row is timed in steady state, from
 the moment 10% of the records were read (raw) or committed by the sink (pipelines) until the last
 one: Tansu often stalls a new consumer for about a second right after its first fetch, which would
 otherwise decide the numbers.  ``ratio`` is events/s over the raw events/s of the same round (raw, raw +
@@ -90,14 +92,16 @@ def raw(bootstrap: str, topic: str, events: int, build: bool = False) -> float:
     return (n - n0) / dt
 
 
-def pipeline(bootstrap: str, topic: str, events: int, sink: str, workdir: str, source_type: str = "kafka") -> float:
+def pipeline(bootstrap: str, topic: str, events: int, sink: str, workdir: str, source_type: str = "kafka",
+             namenode: str = "") -> float:
     if sink == "null":
         sink_conf = "a.sinks.k.type = null\na.sinks.k.batchSize = 1000\n"
     else:
         out = Path(workdir) / f"hdfs-{uuid.uuid4().hex[:8]}"
+        url = f"{namenode}/bench/{out.name}" if sink == "hdfs-rpc" else out.as_uri()
         dated = "/%Y-%m-%d/%H" if sink == "hdfs-dated" else ""
         file_type = "SequenceFile" if sink == "hdfs-seq" else "DataStream"
-        sink_conf = (f"a.sinks.k.type = hdfs\na.sinks.k.hdfs.path = {out.as_uri()}{dated}\n"
+        sink_conf = (f"a.sinks.k.type = hdfs\na.sinks.k.hdfs.path = {url}{dated}\n"
                      f"a.sinks.k.hdfs.fileType = {file_type}\n"
                      "a.sinks.k.hdfs.batchSize = 1000\na.sinks.k.hdfs.rollInterval = 0\na.sinks.k.hdfs.rollCount = 0\n"
                      "a.sinks.k.hdfs.rollSize = 0\n")
@@ -140,9 +144,11 @@ def main() -> None:
     ap.add_argument("--source-type", default="kafka", help="source type or class (to compare an older version)")
     ap.add_argument("--more", action="store_true", help="also hdfs with SequenceFile (Flume's default fileType) "
                     "and with time escapes in the path (/%%Y-%%m-%%d/%%H)")
+    ap.add_argument("--hdfs", action="store_true", help="also hdfs:// to a real single-node HDFS started here "
+                    "(the tests' fixture; JVMs on the same machine)")
     args = ap.parse_args()
     tune_runtime()  # GC and GIL switch interval as `flumepy agent` sets them
-    broker = None
+    broker = cluster = None
     workdir = tempfile.mkdtemp(prefix="flumepy-bench-kafka-")
     bootstrap = args.bootstrap
     if not bootstrap:
@@ -150,6 +156,12 @@ def main() -> None:
 
         broker = KafkaBroker(Path(workdir) / "broker").start()
         bootstrap = broker.bootstrap
+    namenode = ""
+    if args.hdfs:
+        from tests.fixtures.hdfs import HdfsCluster
+
+        cluster = HdfsCluster(Path(workdir) / "hdfs").start()
+        namenode = cluster.namenode_url
     try:
         topic = f"bench-{uuid.uuid4().hex[:8]}"
         fill(bootstrap, topic, args.events)
@@ -162,12 +174,16 @@ def main() -> None:
             rows += [("kafka -> memory -> hdfs SequenceFile", "hdfs-seq"),
                      ("kafka -> memory -> hdfs /%Y-%m-%d/%H", "hdfs-dated")]
             names += [name for name, _ in rows[2:]]
+        if args.hdfs:
+            rows.append(("kafka -> memory -> hdfs:// (HDFS)", "hdfs-rpc"))
+            names.append(rows[-1][0])
         rates: dict[str, list[float]] = {n: [] for n in names}
         for _ in range(args.repeats):
             rates[names[0]].append(raw(bootstrap, topic, args.events))
             rates[names[1]].append(raw(bootstrap, topic, args.events, build=True))
             for name, sink in rows:
-                rates[name].append(pipeline(bootstrap, topic, args.events, sink, workdir, args.source_type))
+                rates[name].append(pipeline(bootstrap, topic, args.events, sink, workdir, args.source_type,
+                                                namenode))
         base = rates[names[0]]
         print(f"{args.events} records of 100 bytes, 4 partitions, {args.repeats} rounds; events/s and ratio to "
               "the raw run of the same round: medians (min-max)")
@@ -179,6 +195,8 @@ def main() -> None:
     finally:
         if broker is not None:
             broker.stop()
+        if cluster is not None:
+            cluster.stop()
 
 
 if __name__ == "__main__":

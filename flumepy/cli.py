@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import signal
@@ -16,6 +17,8 @@ from collections.abc import Sequence
 
 from flumepy._version import __version__
 from flumepy.core.errors import ConfigError, FlumeError, Problem
+
+STOP_REPORT_AFTER = 15.0  # seconds past the drain timeout before a slow stop dumps its threads' stacks
 
 log = logging.getLogger("flumepy")
 
@@ -117,6 +120,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
         while not stop.wait(0.5):
             pass
     finally:
+        # A stop that hangs says where: every thread's stack goes to stderr once stopping (and the
+        # interpreter's exit after it) takes longer than the drain plus STOP_REPORT_AFTER seconds.
+        # Nothing is killed; the timer dies with the process.
+        faulthandler.dump_traceback_later(max(args.drain_timeout, 0) + STOP_REPORT_AFTER, file=sys.stderr)
         if watcher is not None:
             watcher.stop()
         agent.stop()

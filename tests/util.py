@@ -112,6 +112,8 @@ class AgentProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+            if self._reader is not None:
+                self._reader.join(5)  # the last lines it wrote before the kill
             raise AssertionError(f"agent did not stop within {timeout}s after signal:\n{self.output}") from None
         if self._reader is not None:
             self._reader.join(5)

@@ -41,6 +41,7 @@ from flumepy.kafka.client import (
     passthrough,
     producer_record,
     quiet_callbacks,
+    release,
     resolve_bootstrap,
 )
 
@@ -152,18 +153,16 @@ class KafkaChannel(Channel):
         with self._lock:
             consumers, self._consumers = self._consumers, []
             producer, self._producer = self._producer, None
-        for c in consumers:
-            try:
-                c.close()
-            except Exception as e:
-                log.warning("kafka channel %s: closing a consumer: %s", self.name, e)
         if producer is not None:
             producer.flush(5)
+            consumers.append(producer)
+            del producer
         with self._size_lock:
-            sizer, self._sizer = self._sizer, None
-        if sizer is not None:
-            sizer.close()
+            if self._sizer is not None:
+                consumers.append(self._sizer)
+                self._sizer = None
         self._local = threading.local()
+        release(f"kafka channel {self.name}", consumers)
         super().stop()
 
     def size(self) -> int:

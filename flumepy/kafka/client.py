@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -152,6 +153,42 @@ class ErrorReporter:
             return
         self._last[text] = now
         log.warning("%s: %s", self.what, text)
+
+
+RELEASE_TIMEOUT = 15.0  # seconds a stop waits for its Kafka clients to close before going on without them
+
+
+def release(what: str, clients: list[Any], timeout: float = RELEASE_TIMEOUT) -> bool:
+    """Close the consumers among ``clients`` and free them all (librdkafka's destroy) on a daemon
+    thread, waiting at most ``timeout`` seconds; True when that finished in time.
+
+    A consumer's close waits for its group coordinator, and a client's destroy has been seen to hang
+    on a request the broker never answered (librdkafka#1640): neither may keep an agent from stopping.
+    ``clients`` is emptied so that the thread holds the last references; the caller must keep none.
+    """
+    held = clients[:]
+    clients.clear()
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            while held:
+                client = held.pop()
+                try:
+                    if hasattr(client, "consume"):  # a consumer: leave the group, then destroy
+                        client.close()
+                except Exception as e:
+                    log.warning("%s: closing a Kafka consumer: %s", what, e)
+                del client  # the last reference: librdkafka's destroy runs here
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"release {what}", daemon=True).start()
+    if done.wait(timeout):
+        return True
+    log.warning("%s: its Kafka client did not close within %gs; stopping without waiting for it", what,
+                timeout)
+    return False
 
 
 def callbacks(what: str) -> dict[str, Any]:

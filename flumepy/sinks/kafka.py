@@ -21,7 +21,14 @@ from flumepy.core.component import Sink, Status
 from flumepy.core.context import Context, Prop
 from flumepy.core.errors import EventDeliveryError, FlumeError
 from flumepy.core.event import Event
-from flumepy.kafka.client import callbacks, describe_error, import_confluent, passthrough, producer_record
+from flumepy.kafka.client import (
+    callbacks,
+    describe_error,
+    import_confluent,
+    passthrough,
+    producer_record,
+    release,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +103,9 @@ class KafkaSink(Sink):
             if left:
                 log.warning("kafka sink %s: %d records not acknowledged at stop (their batch was rolled back)",
                             self.name, left)
+            held = [producer]
+            del producer
+            release(f"kafka sink {self.name}", held)
         super().stop()
 
 

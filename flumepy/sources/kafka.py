@@ -39,6 +39,7 @@ from flumepy.kafka.client import (
     describe_error,
     import_confluent,
     passthrough,
+    release,
     resolve_bootstrap,
 )
 from flumepy.kafka.zookeeper import migrate_offsets
@@ -160,10 +161,9 @@ class KafkaSource(PollableSource):
                 if self._commit_sync(consumer, self._issued, "stopping"):
                     self._issued.clear()  # nothing left for the revoke that close() triggers
                     self._unsent.clear()
-                try:
-                    consumer.close()
-                except Exception as e:
-                    log.warning("kafka source %s: closing the consumer: %s", self.name, e)
+                held = [consumer]
+                del consumer
+                release(f"kafka source {self.name}", held)
                 self._assigned.clear()
             self._home.clear()
         super().stop()
