@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flumepy.core.context import Context
 import logging
 import threading
 import weakref
 
 import pytest
 
+from flumepy.core.context import Context
 from flumepy.kafka.client import CONSUMER_DEFAULTS, FORCED_CONSUMER, passthrough, release
 
 

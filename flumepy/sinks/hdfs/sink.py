@@ -20,12 +20,14 @@ own transaction, up to ``GROUP_EVENTS`` events; one write and one sync make them
 they commit in order.  A sync costs about the same for 100 KB as for 1 MB, so a backlog drains with
 one sync per group instead of one per batch; a channel that is not behind still gets one per batch.
 
-Overlap (beyond Flume): with an I/O pool and a channel that allows two open take transactions (memory, file), a
-batch's write and sync run in the I/O pool while ``process()`` returns and the next call takes and
-encodes the next batch; that call then waits for the write, commits the earlier transaction (or
-rolls back both, the later one first, so their order in the channel is kept) and starts the next
-write.  Every filesystem call waits for the write in flight first, so calls on a file stay in order.
-A failed write is reported by the call after the one that started it.
+Overlap (beyond Flume): with an I/O pool and a channel that allows several open take transactions (memory,
+file), a batch's write and sync run in the I/O pool while ``process()`` returns and the next call takes and
+encodes the next batch, and while that write still runs, more full batches the channel holds (a group,
+as on local files, each batch in its own transaction); that call then waits for the write, commits the
+earlier transactions (or rolls back all of them, the latest first, so their order in the channel is
+kept) and starts the group's write: one write and one sync per file for the whole group.  Every
+filesystem call waits for the write in flight first, so calls on a file stay in order.  A failed write
+is reported by the call after the one that started it.
 
 Rolls by ``rollInterval`` and ``idleTimeout`` are checked each time the runner calls ``process()``
 (at most the runner's 5 s backoff late); count and size rolls happen before the event that would
@@ -72,7 +74,7 @@ log = logging.getLogger(__name__)
 
 _SECURITY = "Kerberos/proxy users are not supported; use an unsecured cluster or WebHDFS with a gateway"
 RECOVERY_RETRY = 30  # seconds between attempts to recover in-use files when the filesystem fails
-GROUP_EVENTS = 10000  # local files: events of several batches made durable by one write and sync
+GROUP_EVENTS = 10000  # events of several batches made durable by one write and sync (a group)
 _PARQUET_CODECS = ("none", "snappy", "gzip", "zstd", "lz4", "brotli")
 
 
@@ -332,18 +334,69 @@ class HDFSEventSink(Sink):
             return self._drain_overlapped()
 
     def _drain_grouped(self) -> Status:
-        """Local files (see the module docstring): take a batch, and more batches while the channel
-        holds another full one (up to GROUP_EVENTS events), each in its own transaction; write and sync
-        them together, then commit them in order.  A failure to take or encode a later batch rolls
-        that one back after the earlier ones are written and committed; a failed write rolls back all
-        of them, the latest first.  The same counters as ``drain()``."""
+        """Local files (see the module docstring): take a group of batches (``_take_group``), write and
+        sync them together, then commit them in order; a failed write rolls back all of them, the
+        latest first.  The same counters as ``drain()``."""
+        group, touched, total, failed = self._take_group(lambda: True)
+        if group:
+            try:
+                self._flush(touched)
+            except BaseException as e:
+                self.counters.values["EventWriteFail"] += 1
+                for tx, _ in reversed(group):
+                    _end(tx, commit=False)
+                raise self._delivery_error(total, e) from e
+            for tx, n in group:
+                self._committed(tx, n)
+        return self._outcome(group, failed)
+
+    def _drain_overlapped(self) -> Status:
+        """Take and encode a batch (and, while the write in flight still runs, more full batches: a
+        group, as on local files), finish the write in flight, then start this group's write (see the
+        module docstring); the same counters and outcomes as ``drain()``, one call later."""
+        inflight = self._inflight
+        group, touched, total, failed = self._take_group(
+            lambda: inflight is not None and not inflight.future.done())
+        if not group:
+            if failed is None and self._inflight is not None:
+                self._finish_inflight()
+                return Status.READY
+            if failed is not None:
+                self._finish_inflight()
+            return self._outcome(group, failed)
+        writes = [(b, io) for b in touched if (io := b.flush_io()) is not None]
+        txs = [tx for tx, _ in group]
+        try:
+            self._finish_inflight(later=txs)
+        except BaseException:
+            for tx in reversed(txs):
+                if tx.state is TxState.OPEN:
+                    _end(tx, commit=False)
+            raise
+        if writes:
+            assert self._pool is not None
+            self._inflight = _InFlight(group, total, self._pool.submit(_run_writes, writes),
+                                       [b for b, _ in writes])
+        else:  # nothing to write (all went to files that were closed meanwhile)
+            for tx, n in group:
+                self._committed(tx, n)
+        if failed is not None:
+            self._finish_inflight()  # the batches before the failed one: written and committed first
+        return self._outcome(group, failed)
+
+    def _take_group(self, more: Callable[[], bool]) -> tuple[
+            list[tuple[Transaction, int]], dict[BucketWriter, None], int, tuple[int, BaseException] | None]:
+        """Take a batch and append it to its buckets; while ``more()`` and the channel holds another
+        full batch, take that too, each in its own transaction, up to GROUP_EVENTS events.  Returns the
+        open transactions with their sizes, the buckets touched, the events taken and, if a later batch
+        could not be taken or appended (it was rolled back), its size and the error.  A failure of the
+        first take is raised."""
         c = self.counters.values
         ch, size = self.channel, self.batch_size
         limit = max(GROUP_EVENTS, size)
         group: list[tuple[Transaction, int]] = []
         touched: dict[BucketWriter, None] = {}
         total = 0
-        failed: tuple[int, BaseException] | None = None
         while True:
             tx = ch.transaction()
             tx.begin()
@@ -353,89 +406,39 @@ class HDFSEventSink(Sink):
                 _end(tx, commit=False)
                 if not group:
                     raise
-                failed = (0, e)
-                break
+                return group, touched, total, (0, e)
             n = len(events)
             if not n:
                 _end(tx, commit=True)
-                break
+                return group, touched, total, None
             c["EventDrainAttemptCount"] += n
             try:
                 touched.update(dict.fromkeys(self._append(events)))
             except BaseException as e:
                 c["EventWriteFail"] += 1
                 _end(tx, commit=False)
-                failed = (n, e)
-                break
+                return group, touched, total, (n, e)
             group.append((tx, n))
             total += n
-            if n < size or total + size > limit or ch.size() < size:
-                break
-        if group:
-            try:
-                self._flush(touched)
-            except BaseException as e:
-                c["EventWriteFail"] += 1
-                for tx, _ in reversed(group):
-                    _end(tx, commit=False)
-                raise self._delivery_error(total, e) from e
-            for tx, n in group:
-                self._committed(tx, n)
+            if n < size or total + size > limit or not more() or ch.size() < size:
+                return group, touched, total, None
+
+    def _outcome(self, group: list[tuple[Transaction, int]], failed: tuple[int, BaseException] | None) -> Status:
+        """What a drain call returns (or raises) once its group was handled."""
         if failed is not None:
             n, cause = failed
             if isinstance(cause, EventDeliveryError) or not n:
                 raise cause
             raise self._delivery_error(n, cause) from cause
         if not group:
-            c["BatchEmptyCount"] += 1
+            self.counters.values["BatchEmptyCount"] += 1
             return Status.BACKOFF
         return Status.READY
 
-    def _drain_overlapped(self) -> Status:
-        """Take and encode a batch, finish the batch in flight, then start this one's write (see the
-        module docstring); the same counters and outcomes as ``drain()``, one call later."""
-        c = self.counters.values
-        tx = self.channel.transaction()
-        tx.begin()
-        try:
-            events = tx.take_batch(self.batch_size)
-        except BaseException:
-            _end(tx, commit=False)
-            raise
-        n = len(events)
-        if not n:
-            _end(tx, commit=True)
-            if self._inflight is not None:
-                self._finish_inflight()
-                return Status.READY
-            c["BatchEmptyCount"] += 1
-            return Status.BACKOFF
-        c["EventDrainAttemptCount"] += n
-        try:
-            writes = self._encode(events)
-        except BaseException as e:
-            c["EventWriteFail"] += 1
-            _end(tx, commit=False)
-            self._finish_inflight()
-            if isinstance(e, EventDeliveryError):
-                raise
-            raise self._delivery_error(n, e) from e
-        try:
-            self._finish_inflight(later=tx)
-        except BaseException:
-            if tx.state is TxState.OPEN:
-                _end(tx, commit=False)
-            raise
-        if not writes:  # nothing to write (all went to files that were closed meanwhile)
-            self._committed(tx, n)
-            return Status.READY
-        assert self._pool is not None
-        self._inflight = _InFlight(tx, n, self._pool.submit(_run_writes, writes), [b for b, _ in writes])
-        return Status.READY
-
-    def _finish_inflight(self, later: Transaction | None = None) -> None:
-        """Wait for the batch in flight; commit it, or roll it back (after ``later``, a batch taken
-        after it, so both return to the channel in their order) and raise EventDeliveryError."""
+    def _finish_inflight(self, later: Sequence[Transaction] = ()) -> None:
+        """Wait for the group in flight; commit its transactions, or roll them back (after ``later``,
+        batches taken after it, so all return to the channel in their order) and raise
+        EventDeliveryError."""
         inflight, self._inflight = self._inflight, None
         if inflight is None:
             return
@@ -444,9 +447,10 @@ class HDFSEventSink(Sink):
             inflight.future.result(timeout)
         except BaseException as e:
             self.counters.values["EventWriteFail"] += 1
-            if later is not None:
-                _end(later, commit=False)
-            _end(inflight.tx, commit=False)
+            for tx in reversed(later):
+                _end(tx, commit=False)
+            for tx, _ in reversed(inflight.group):
+                _end(tx, commit=False)
             failed: list[BucketWriter]
             cause: BaseException
             if isinstance(e, FuturesTimeout):
@@ -460,7 +464,8 @@ class HDFSEventSink(Sink):
             for bucket in failed:
                 self._drop_bucket(bucket)
             raise self._delivery_error(inflight.n, cause) from cause
-        self._committed(inflight.tx, inflight.n)
+        for tx, n in inflight.group:
+            self._committed(tx, n)
 
     def _committed(self, tx: Transaction, n: int) -> None:
         _end(tx, commit=True)
@@ -726,12 +731,14 @@ __all__ = ["HDFSEventSink"]
 
 
 class _InFlight:
-    """A batch taken and encoded whose writes run in the pool; committed by the next process() call."""
+    """Batches taken and encoded (each in its open transaction, with its size) whose writes run in the
+    pool; committed by the next process() call."""
 
-    __slots__ = ("tx", "n", "future", "buckets")
+    __slots__ = ("group", "n", "future", "buckets")
 
-    def __init__(self, tx: Transaction, n: int, future: Future[None], buckets: list[BucketWriter]) -> None:
-        self.tx = tx
+    def __init__(self, group: list[tuple[Transaction, int]], n: int, future: Future[None],
+                 buckets: list[BucketWriter]) -> None:
+        self.group = group
         self.n = n
         self.future = future
         self.buckets = buckets

@@ -472,6 +472,52 @@ def test_settle_commits_the_batch_in_flight(rigs, tmp_path: Path) -> None:
     assert [line for v in r.files().values() for line in lines(v)] == [b"a", b"b"]
 
 
+def test_batches_waiting_while_a_write_is_in_flight_go_out_in_one_write_and_sync(rigs, tmp_path: Path) -> None:
+    faults = Faults(hang=threading.Event())
+    r = rig_for(rigs, tmp_path, ds(batchSize="2"), fs=FlakyFileSystem(faults))  # calls in the I/O pool
+    bodies = r.put(["a", "b"])
+    assert r.sink.process().name == "READY"  # a, b: their sync hangs in the pool
+    bodies += r.put(["c", "d", "e", "f", "g", "h", "i"])
+    threading.Timer(0.3, faults.hang.set).start()
+    assert r.sink.process().name == "READY"  # c-h taken while a, b were in flight; then a, b committed
+    c = r.sink.counters
+    assert c.get("EventDrainSuccessCount") == 2 and r.channel.size() == 1 and r.channel._in_flight == 6
+    r.sink.settle()
+    assert c.get("EventDrainSuccessCount") == 8 and c.get("BatchCompleteCount") == 4
+    assert faults.seen.count("sync") == 2 and faults.seen.count("write") == 2  # c-h: one write, one sync
+    r.drain()
+    r.sink.stop()
+    assert [line for v in r.files().values() for line in lines(v)] == bodies
+
+
+def test_a_failed_group_write_rolls_back_every_batch_of_it_in_order(rigs, tmp_path: Path) -> None:
+    faults = Faults(hang=threading.Event())
+    r = rig_for(rigs, tmp_path, ds(batchSize="2", retryInterval="1"), fs=FlakyFileSystem(faults))
+    bodies = r.put(["a", "b"])
+    r.sink.process()  # a, b: their sync hangs in the pool
+
+    def fail_the_next_sync() -> None:
+        faults.left["sync"] = 1  # a, b's sync already passed its check: c-f's fails
+        faults.hang.set()
+
+    bodies += r.put(["c", "d", "e", "f"])
+    threading.Timer(0.3, fail_the_next_sync).start()
+    r.sink.process()  # c-f taken as a group; a, b committed; c-f's write starts
+    with pytest.raises(EventDeliveryError, match="writing 4 events .*injected sync failure"):
+        r.sink.process()
+    assert r.sink.counters.get("EventDrainSuccessCount") == 2
+    assert r.channel.size() == 4 and r.channel._in_flight == 0
+    with r.channel.transaction() as tx:  # back in the channel in their order
+        assert [e.body for e in tx.take_batch(10)] == bodies[2:]
+        tx.rollback()
+    r.clock.advance(1)
+    r.drain()
+    r.sink.stop()
+    files = r.files()
+    assert not any(n.endswith(".tmp") for n in files), files
+    assert set(line for v in files.values() for line in lines(v)) == set(bodies)
+
+
 def test_local_files_are_written_on_the_sink_thread_and_commit_at_once(rigs, tmp_path: Path) -> None:
     r = rig_for(rigs, tmp_path, ds(batchSize="2"))
     r.put(["a", "b", "c"])
