@@ -161,3 +161,16 @@ def test_problem_lines_have_the_documented_shape(tmp_path: Path) -> None:
     assert len(problems) == 3, r.stdout  # two errors and the duplicate-key warning
     for line in problems:
         assert PROBLEM.match(line), line
+
+
+def test_a_stop_that_hangs_prints_every_threads_stack(tmp_path: Path, agent_process: type[AgentProcess]) -> None:
+    conf = write_conf(tmp_path, GOOD.replace("a1.sinks.k1.type = logger",
+                                             "a1.sinks.k1.type = tests.processors.fakes:StuckOnStopSink"))
+    agent = agent_process(conf, "a1", ["--no-reload-conf", "--drain-timeout", "0"]).start().wait_started()
+    assert agent.proc is not None
+    agent.proc.send_signal(signal.SIGTERM)
+    # drain timeout (0) + STOP_REPORT_AFTER (15 s): the stack of the thread stuck in the sink's stop()
+    agent.wait_for_output(r'File ".*fakes\.py", line \d+ in stop', timeout=40)
+    assert re.search(r"Thread 0x[0-9a-f]+ \(most recent call first\)", agent.output), agent.output
+    assert "agent a1 stopped" not in agent.output
+    agent.kill()

@@ -1,7 +1,9 @@
-"""Small sinks for sink-processor tests; also usable from configs as ``tests.processors.fakes:FailingSink``."""
+"""Small sinks for sink-processor and agent tests; also usable from configs as
+``tests.processors.fakes:FailingSink`` (or ``:StuckOnStopSink``)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from flumepy.core.component import Sink, Status
@@ -66,3 +68,16 @@ def sinks(log: list[str], *names: str) -> list[ScriptedSink]:
 
 
 Factory = Callable[..., object]
+
+
+class StuckOnStopSink(Sink):
+    """Takes nothing; its stop() blocks for ``stopSeconds`` (a sink whose close hangs)."""
+
+    PROPS = (Prop("stopSeconds", "float", 60.0, "How long stop() blocks.", min=0),)
+
+    def process(self) -> Status:
+        return Status.BACKOFF
+
+    def stop(self) -> None:
+        time.sleep(self.settings["stopSeconds"])
+        super().stop()
