@@ -618,11 +618,6 @@ class HDFSEventSink(Sink):
                 self._drop_bucket(bucket)
                 raise
 
-    def _encode(self, events: Sequence[Event]) -> list[tuple[BucketWriter, Callable[[], None]]]:
-        """Append a batch to its buckets (opening and rolling files as needed); the writes that make
-        it durable, one per bucket touched.  A bucket that failed here is closed and forgotten."""
-        return [(b, io) for b in self._append(events) if (io := b.flush_io()) is not None]
-
     def _append(self, events: Sequence[Event]) -> list[BucketWriter]:
         """Append a batch to its buckets (opening and rolling files as needed); the buckets touched.
         A bucket that failed here is closed and forgotten."""

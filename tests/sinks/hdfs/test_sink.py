@@ -43,6 +43,22 @@ def rig_for(rigs, tmp_path: Path, keys: dict[str, str], **kw):
     return r
 
 
+def queued_bodies(r) -> list[bytes]:
+    """The bodies the channel holds, in the order a sink would take them (left in the channel)."""
+    with r.channel.transaction() as tx:
+        bodies = [e.body for e in tx.take_batch(10)]
+        tx.rollback()
+    return bodies
+
+
+def assert_every_file_closed_holding(r, bodies: list[bytes]) -> None:
+    """Stop the sink: no in-use file is left, and the files hold every body (duplicates allowed)."""
+    r.sink.stop()
+    files = r.files()
+    assert not any(n.endswith(".tmp") for n in files), files
+    assert set(line for v in files.values() for line in lines(v)) == set(bodies)
+
+
 # -- rolling ----------------------------------------------------------------------------------------
 def test_roll_count_names_files_as_flume_does(rigs, tmp_path: Path) -> None:
     r = rig_for(rigs, tmp_path, ds(rollCount="3"))
@@ -456,9 +472,7 @@ def test_a_failed_write_rolls_back_the_batch_and_the_next_one_in_order(rigs, tmp
         r.sink.process()  # c, d taken, then a, b found failed: both go back
     assert r.channel.size() == 4 and r.channel._in_flight == 0
     assert r.sink.counters.get("EventDrainSuccessCount") == 0
-    with r.channel.transaction() as tx:  # the channel still holds them in their order
-        assert [e.body for e in tx.take_batch(10)] == [b"a", b"b", b"c", b"d"]
-        tx.rollback()
+    assert queued_bodies(r) == [b"a", b"b", b"c", b"d"]  # the channel still holds them in their order
 
 
 def test_settle_commits_the_batch_in_flight(rigs, tmp_path: Path) -> None:
@@ -507,15 +521,10 @@ def test_a_failed_group_write_rolls_back_every_batch_of_it_in_order(rigs, tmp_pa
         r.sink.process()
     assert r.sink.counters.get("EventDrainSuccessCount") == 2
     assert r.channel.size() == 4 and r.channel._in_flight == 0
-    with r.channel.transaction() as tx:  # back in the channel in their order
-        assert [e.body for e in tx.take_batch(10)] == bodies[2:]
-        tx.rollback()
+    assert queued_bodies(r) == bodies[2:]  # back in the channel in their order
     r.clock.advance(1)
     r.drain()
-    r.sink.stop()
-    files = r.files()
-    assert not any(n.endswith(".tmp") for n in files), files
-    assert set(line for v in files.values() for line in lines(v)) == set(bodies)
+    assert_every_file_closed_holding(r, bodies)
 
 
 def test_local_files_are_written_on_the_sink_thread_and_commit_at_once(rigs, tmp_path: Path) -> None:
@@ -562,16 +571,11 @@ def test_a_failed_sync_rolls_back_every_batch_of_the_group_in_order(rigs, tmp_pa
         r.sink.process()
     assert r.channel.size() == 6 and r.channel._in_flight == 0
     assert r.sink.counters.get("EventDrainSuccessCount") == 0 and r.sink.counters.get("EventWriteFail") == 1
-    with r.channel.transaction() as tx:  # back in the channel in their order
-        assert [e.body for e in tx.take_batch(10)] == bodies
-        tx.rollback()
+    assert queued_bodies(r) == bodies  # back in the channel in their order
     r.drain()
     r.clock.advance(1)
     r.drain()
-    r.sink.stop()
-    files = r.files()
-    assert not any(n.endswith(".tmp") for n in files), files
-    assert set(line for v in files.values() for line in lines(v)) == set(bodies)
+    assert_every_file_closed_holding(r, bodies)
 
 
 def test_a_later_batch_that_cannot_be_written_leaves_the_earlier_ones_committed(rigs, tmp_path: Path) -> None:
