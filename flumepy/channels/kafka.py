@@ -151,18 +151,18 @@ class KafkaChannel(Channel):
     def stop(self) -> None:
         self._stopping.set()
         with self._lock:
-            consumers, self._consumers = self._consumers, []
+            clients, self._consumers = self._consumers, []  # every client, closed and freed by release()
             producer, self._producer = self._producer, None
         if producer is not None:
             producer.flush(5)
-            consumers.append(producer)
+            clients.append(producer)
             del producer
         with self._size_lock:
             if self._sizer is not None:
-                consumers.append(self._sizer)
+                clients.append(self._sizer)
                 self._sizer = None
-        self._local = threading.local()
-        release(f"kafka channel {self.name}", consumers)
+        self._local = threading.local()  # the sink threads' references to their consumers
+        release(f"kafka channel {self.name}", clients)
         super().stop()
 
     def size(self) -> int:
