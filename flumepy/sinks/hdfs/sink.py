@@ -337,7 +337,7 @@ class HDFSEventSink(Sink):
         """Local files (see the module docstring): take a group of batches (``_take_group``), write and
         sync them together, then commit them in order; a failed write rolls back all of them, the
         latest first.  The same counters as ``drain()``."""
-        group, touched, total, failed = self._take_group(lambda: True)
+        group, touched, failed = self._take_group(lambda: True)
         if group:
             try:
                 self._flush(touched)
@@ -345,7 +345,7 @@ class HDFSEventSink(Sink):
                 self.counters.values["EventWriteFail"] += 1
                 for tx, _ in reversed(group):
                     _end(tx, commit=False)
-                raise self._delivery_error(total, e) from e
+                raise self._delivery_error(sum(n for _, n in group), e) from e
             for tx, n in group:
                 self._committed(tx, n)
         return self._outcome(group, failed)
@@ -355,7 +355,7 @@ class HDFSEventSink(Sink):
         group, as on local files), finish the write in flight, then start this group's write (see the
         module docstring); the same counters and outcomes as ``drain()``, one call later."""
         inflight = self._inflight
-        group, touched, total, failed = self._take_group(
+        group, touched, failed = self._take_group(
             lambda: inflight is not None and not inflight.future.done())
         if not group:
             if failed is None and self._inflight is not None:
@@ -375,8 +375,7 @@ class HDFSEventSink(Sink):
             raise
         if writes:
             assert self._pool is not None
-            self._inflight = _InFlight(group, total, self._pool.submit(_run_writes, writes),
-                                       [b for b, _ in writes])
+            self._inflight = _InFlight(group, self._pool.submit(_run_writes, writes), [b for b, _ in writes])
         else:  # nothing to write (all went to files that were closed meanwhile)
             for tx, n in group:
                 self._committed(tx, n)
@@ -385,10 +384,10 @@ class HDFSEventSink(Sink):
         return self._outcome(group, failed)
 
     def _take_group(self, more: Callable[[], bool]) -> tuple[
-            list[tuple[Transaction, int]], dict[BucketWriter, None], int, tuple[int, BaseException] | None]:
+            list[tuple[Transaction, int]], dict[BucketWriter, None], tuple[int, BaseException] | None]:
         """Take a batch and append it to its buckets; while ``more()`` and the channel holds another
         full batch, take that too, each in its own transaction, up to GROUP_EVENTS events.  Returns the
-        open transactions with their sizes, the buckets touched, the events taken and, if a later batch
+        open transactions with their sizes, the buckets touched and, if a later batch
         could not be taken or appended (it was rolled back), its size and the error.  A failure of the
         first take is raised."""
         c = self.counters.values
@@ -406,22 +405,22 @@ class HDFSEventSink(Sink):
                 _end(tx, commit=False)
                 if not group:
                     raise
-                return group, touched, total, (0, e)
+                return group, touched, (0, e)
             n = len(events)
             if not n:
                 _end(tx, commit=True)
-                return group, touched, total, None
+                return group, touched, None
             c["EventDrainAttemptCount"] += n
             try:
                 touched.update(dict.fromkeys(self._append(events)))
             except BaseException as e:
                 c["EventWriteFail"] += 1
                 _end(tx, commit=False)
-                return group, touched, total, (n, e)
+                return group, touched, (n, e)
             group.append((tx, n))
             total += n
             if n < size or total + size > limit or not more() or ch.size() < size:
-                return group, touched, total, None
+                return group, touched, None
 
     def _outcome(self, group: list[tuple[Transaction, int]], failed: tuple[int, BaseException] | None) -> Status:
         """What a drain call returns (or raises) once its group was handled."""
@@ -463,7 +462,7 @@ class HDFSEventSink(Sink):
                 failed, cause = inflight.buckets, e
             for bucket in failed:
                 self._drop_bucket(bucket)
-            raise self._delivery_error(inflight.n, cause) from cause
+            raise self._delivery_error(sum(n for _, n in inflight.group), cause) from cause
         for tx, n in inflight.group:
             self._committed(tx, n)
 
@@ -729,12 +728,10 @@ class _InFlight:
     """Batches taken and encoded (each in its open transaction, with its size) whose writes run in the
     pool; committed by the next process() call."""
 
-    __slots__ = ("group", "n", "future", "buckets")
+    __slots__ = ("group", "future", "buckets")
 
-    def __init__(self, group: list[tuple[Transaction, int]], n: int, future: Future[None],
-                 buckets: list[BucketWriter]) -> None:
+    def __init__(self, group: list[tuple[Transaction, int]], future: Future[None], buckets: list[BucketWriter]) -> None:
         self.group = group
-        self.n = n
         self.future = future
         self.buckets = buckets
 
