@@ -167,23 +167,20 @@ def main() -> None:
         fill(bootstrap, topic, args.events)
         # Rounds: raw, raw + Event, then each pipeline, back to back, so every ratio compares runs made
         # under the same broker conditions (Tansu's speed drifts between minutes).
-        names = ["raw confluent-kafka consume", "raw consume + Event(body)", "kafka -> memory -> null",
-                 "kafka -> memory -> hdfs"]
-        rows = [(names[2], "null"), (names[3], "hdfs")]
+        rows = [("kafka -> memory -> null", "null"), ("kafka -> memory -> hdfs", "hdfs")]
         if args.more:
             rows += [("kafka -> memory -> hdfs SequenceFile", "hdfs-seq"),
                      ("kafka -> memory -> hdfs /%Y-%m-%d/%H", "hdfs-dated")]
-            names += [name for name, _ in rows[2:]]
         if args.hdfs:
             rows.append(("kafka -> memory -> hdfs:// (HDFS)", "hdfs-rpc"))
-            names.append(rows[-1][0])
+        names = ["raw confluent-kafka consume", "raw consume + Event(body)"] + [name for name, _ in rows]
         rates: dict[str, list[float]] = {n: [] for n in names}
         for _ in range(args.repeats):
             rates[names[0]].append(raw(bootstrap, topic, args.events))
             rates[names[1]].append(raw(bootstrap, topic, args.events, build=True))
             for name, sink in rows:
                 rates[name].append(pipeline(bootstrap, topic, args.events, sink, workdir, args.source_type,
-                                                namenode))
+                                            namenode))
         base = rates[names[0]]
         print(f"{args.events} records of 100 bytes, 4 partitions, {args.repeats} rounds; events/s and ratio to "
               "the raw run of the same round: medians (min-max)")
